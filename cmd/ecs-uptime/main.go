@@ -1,0 +1,60 @@
+// Command ecs-uptime reports how long ECS tasks have been running, as
+// DogStatsD gauges for the local Datadog Agent. See README.md.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Exit codes, as in DESIGN.md.
+const (
+	exitOK          = 0 // stopped by SIGTERM/SIGINT after flushing
+	exitFailure     = 1 // unexpected failure
+	exitConfig      = 2 // bad configuration
+	exitMaxLifetime = 3 // ECS_UPTIME_MAX_LIFETIME reached
+)
+
+const usage = `Usage: ecs-uptime [command]
+
+Commands:
+  run       report task uptimes to the Datadog Agent (the default)
+  demo      run against an embedded task and DogStatsD listener; no AWS needed
+  version   print the version
+
+Configuration comes from the environment (ECS_UPTIME_*, DD_*): see README.md.
+Run 'ecs-uptime COMMAND --help' for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	os.Exit(dispatch(ctx, os.Args[1:], env.ToMap(os.Environ()), os.Stdout, os.Stderr))
+}
+
+func dispatch(ctx context.Context, args []string, environ map[string]string, stdout, stderr io.Writer) int {
+	cmd := "run"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "run":
+		return runCommand(ctx, args, environ, stderr)
+	case "demo":
+		return demoCommand(ctx, args, environ, stdout, stderr)
+	case "version":
+		return versionCommand(args, stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "ecs-uptime: unknown command %q\n\n%s", cmd, usage)
+		return exitConfig
+	}
+}

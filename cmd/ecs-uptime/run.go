@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"ecs-uptime/uptime"
+	"ecs-uptime/uptime/config"
+	"ecs-uptime/uptime/dogstatsd"
+	"ecs-uptime/uptime/ecsmeta"
+)
+
+func runCommand(ctx context.Context, args []string, environ map[string]string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("ecs-uptime run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: ecs-uptime [run]\n\nReports task uptimes to the Datadog Agent every ECS_UPTIME_INTERVAL until SIGTERM.\nIt takes no flags: configuration comes from the environment (see README.md).")
+	}
+	if err := fs.Parse(args); err != nil {
+		return flagExit(err)
+	}
+	return run(ctx, environ, stderr)
+}
+
+// run loads the configuration, wires source, sink and runner, and runs
+// until ctx ends. It returns the process exit code.
+func run(ctx context.Context, environ map[string]string, stderr io.Writer) int {
+	cfg, err := config.Load(environ)
+	if err != nil {
+		return configFailure(stderr, err)
+	}
+	log := newLogger(&cfg, stderr)
+	src, err := newSource(ctx, &cfg)
+	if err != nil {
+		return configFailure(stderr, err)
+	}
+	sink, err := dogstatsd.New(dogstatsd.Options{Addr: cfg.AgentAddr(), Tags: cfg.GlobalTags(), ContainerMetrics: cfg.ContainerMetrics})
+	if err != nil {
+		return configFailure(stderr, fmt.Errorf("DD_AGENT_HOST/DD_DOGSTATSD_PORT/DD_DOGSTATSD_URL: %w", err))
+	}
+	v, _ := buildVersion()
+	log.Info("ecs-uptime started", slog.String("version", v), slog.String("source", src.name),
+		slog.String("reads", src.from), slog.String("agent", cfg.AgentAddr()), slog.Duration("interval", cfg.Interval))
+	runner := &uptime.Runner{
+		Source:   src.Source,
+		Sink:     sink,
+		Tracker:  uptime.NewTracker(nil, log),
+		Interval: cfg.Interval,
+		Log:      log,
+	}
+	runErr := runner.Run(ctx)
+	if err := sink.Close(); err != nil {
+		log.Warn("closing the DogStatsD client", slog.Any("error", err))
+	}
+	switch {
+	case runErr == nil:
+		log.Info("stopped", slog.String("reason", "signal"))
+		return exitOK
+	default:
+		log.Error("stopped", slog.Any("error", runErr))
+		return exitFailure
+	}
+}
+
+// source is the Source chosen for the configuration, with what it reads
+// for the start-up log line.
+type source struct {
+	uptime.Source
+	name string
+	from string
+}
+
+// newSource picks the source ECS_UPTIME_SOURCE names; auto picks ecs when
+// the metadata endpoint variable is set.
+func newSource(_ context.Context, cfg *config.Config) (source, error) {
+	name := cfg.Source
+	if name == config.SourceAuto {
+		if cfg.MetadataURI == "" {
+			return source{}, errors.New("ECS_UPTIME_SOURCE=auto found no source: ECS_CONTAINER_METADATA_URI_V4 is not set (run as a sidecar in an ECS task) and the docker source is not built in yet")
+		}
+		name = config.SourceECS
+	}
+	switch name {
+	case config.SourceECS:
+		c, err := ecsmeta.New(cfg.MetadataURI)
+		if err != nil {
+			return source{}, err
+		}
+		return source{Source: c, name: name, from: c.URL()}, nil
+	default:
+		return source{}, fmt.Errorf("ECS_UPTIME_SOURCE=%q: this build has no %s source yet; want ecs", cfg.Source, name)
+	}
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	level, _ := cfg.LogLevelValue()
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// configFailure prints each configuration problem on a line of its own and
+// returns the bad-configuration exit code.
+func configFailure(stderr io.Writer, err error) int {
+	var cerr *config.Error
+	if errors.As(err, &cerr) {
+		for _, p := range cerr.Problems {
+			fmt.Fprintf(stderr, "ecs-uptime: bad configuration: %s\n", p)
+		}
+		return exitConfig
+	}
+	fmt.Fprintf(stderr, "ecs-uptime: bad configuration: %v\n", err)
+	return exitConfig
+}

@@ -1,0 +1,278 @@
+// Package config reads ecs-uptime's configuration from the environment
+// (with github.com/caarlos0/env/v11) and checks it, so that a bad value
+// stops the process before anything is sent, with one line per problem
+// naming the variable, the value and the accepted form.
+//
+// It is the one place that knows the variables; the task-definition tests
+// use it to check the variables shipped in task-definitions/.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Sources.
+const (
+	SourceAuto   = "auto"
+	SourceECS    = "ecs"
+	SourceDocker = "docker"
+)
+
+// MinInterval is the shortest accepted ECS_UPTIME_INTERVAL: the metadata
+// endpoint throttles bursts.
+const MinInterval = 100 * time.Millisecond
+
+// Config is ecs-uptime's whole configuration. The form tag says what a
+// variable accepts, for error messages.
+type Config struct {
+	Source           string        `env:"ECS_UPTIME_SOURCE" envDefault:"auto" form:"auto, ecs or docker"`
+	Interval         time.Duration `env:"ECS_UPTIME_INTERVAL" envDefault:"15s" form:"a Go duration of at least 100ms, such as 15s or 1m"`
+	ContainerMetrics bool          `env:"ECS_UPTIME_CONTAINER_METRICS" envDefault:"false" form:"true or false"`
+	Warning          time.Duration `env:"ECS_UPTIME_WARNING" envDefault:"0" form:"a Go duration such as 20h, or 0 for off"`
+	Critical         time.Duration `env:"ECS_UPTIME_CRITICAL" envDefault:"24h" form:"a Go duration such as 24h, or 0 for off"`
+	MaxLifetime      time.Duration `env:"ECS_UPTIME_MAX_LIFETIME" envDefault:"0" form:"a Go duration such as 24h, or 0 for off"`
+	Tags             string        `env:"ECS_UPTIME_TAGS" form:"key:value tags separated by commas or spaces"`
+	LogLevel         string        `env:"ECS_UPTIME_LOG_LEVEL" envDefault:"info" form:"debug, info, warn or error"`
+	LogFormat        string        `env:"ECS_UPTIME_LOG_FORMAT" envDefault:"json" form:"json or text"`
+
+	AgentHost    string `env:"DD_AGENT_HOST" envDefault:"localhost" form:"a host name or IP address"`
+	DogStatsPort string `env:"DD_DOGSTATSD_PORT" envDefault:"8125" form:"a port number from 1 to 65535"`
+	DogStatsURL  string `env:"DD_DOGSTATSD_URL" form:"udp://HOST:PORT, unix:///PATH or unixgram:///PATH"`
+	DDEnv        string `env:"DD_ENV"`
+	DDService    string `env:"DD_SERVICE"`
+	DDVersion    string `env:"DD_VERSION"`
+	DDTags       string `env:"DD_TAGS"`
+
+	MetadataURI string `env:"ECS_CONTAINER_METADATA_URI_V4" form:"an http:// URL (the ECS agent sets it)"`
+	DockerHost  string `env:"DOCKER_HOST"`
+}
+
+// Error lists every problem found in the configuration, one per line.
+type Error struct{ Problems []string }
+
+func (e *Error) Error() string { return strings.Join(e.Problems, "\n") }
+
+// Load reads the configuration from environ (as env.ToMap(os.Environ())
+// gives it) and validates it. Its error is an *Error.
+func Load(environ map[string]string) (Config, error) {
+	var c Config
+	err := env.ParseWithOptions(&c, env.Options{Environment: environ})
+	var problems []string
+	if err != nil {
+		problems = parseProblems(err, environ)
+	}
+	// A variable that did not parse is reported once, not again by the
+	// range checks that see its zero value.
+	for _, v := range c.validate(environ) {
+		if !reported(problems, v) {
+			problems = append(problems, v)
+		}
+	}
+	if len(problems) > 0 {
+		return c, &Error{Problems: problems}
+	}
+	return c, nil
+}
+
+// parseProblems turns env's errors into "VAR=value: want FORM" lines.
+func parseProblems(err error, environ map[string]string) []string {
+	var agg env.AggregateError
+	errs := []error{err}
+	if errors.As(err, &agg) {
+		errs = agg.Errors
+	}
+	var out []string
+	for _, e := range errs {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			if f, ok := reflect.TypeFor[Config]().FieldByName(pe.Name); ok {
+				key := f.Tag.Get("env")
+				out = append(out, fmt.Sprintf("%s=%q: want %s", key, environ[key], f.Tag.Get("form")))
+				continue
+			}
+		}
+		out = append(out, e.Error())
+	}
+	return out
+}
+
+func reported(problems []string, line string) bool {
+	key, _, _ := strings.Cut(line, "=")
+	for _, p := range problems {
+		if strings.HasPrefix(p, key+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+func bad(environ map[string]string, key, want string) string {
+	if f, ok := fieldByEnv(key); ok && want == "" {
+		want = f.Tag.Get("form")
+	}
+	return fmt.Sprintf("%s=%q: want %s", key, environ[key], want)
+}
+
+func fieldByEnv(key string) (reflect.StructField, bool) {
+	t := reflect.TypeFor[Config]()
+	for i := range t.NumField() {
+		if t.Field(i).Tag.Get("env") == key {
+			return t.Field(i), true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+// validate checks what parsing cannot: ranges, enumerations and the rules
+// between variables.
+func (c *Config) validate(environ map[string]string) []string {
+	var p []string
+	switch c.Source {
+	case SourceAuto, SourceECS, SourceDocker:
+	default:
+		p = append(p, bad(environ, "ECS_UPTIME_SOURCE", ""))
+	}
+	if c.Interval < MinInterval {
+		p = append(p, bad(environ, "ECS_UPTIME_INTERVAL", ""))
+	}
+	for _, v := range []struct {
+		key string
+		d   time.Duration
+	}{{"ECS_UPTIME_WARNING", c.Warning}, {"ECS_UPTIME_CRITICAL", c.Critical}, {"ECS_UPTIME_MAX_LIFETIME", c.MaxLifetime}} {
+		if v.d < 0 {
+			p = append(p, bad(environ, v.key, ""))
+		}
+	}
+	if c.Warning > 0 && c.Critical > 0 && c.Warning >= c.Critical {
+		p = append(p, fmt.Sprintf("ECS_UPTIME_WARNING=%q: want less than ECS_UPTIME_CRITICAL=%q (or set ECS_UPTIME_CRITICAL=0 to use only a warning)", environ["ECS_UPTIME_WARNING"], c.Critical))
+	}
+	if c.MaxLifetime > 0 && c.Source == SourceDocker {
+		p = append(p, fmt.Sprintf("ECS_UPTIME_MAX_LIFETIME=%q: want it unset with ECS_UPTIME_SOURCE=docker (the host daemon never stops tasks it does not own)", environ["ECS_UPTIME_MAX_LIFETIME"]))
+	}
+	if c.Source == SourceECS && c.MetadataURI == "" {
+		p = append(p, "ECS_CONTAINER_METADATA_URI_V4 is not set: want the URL the ECS agent sets in every container of a task (ECS_UPTIME_SOURCE=ecs runs only inside an ECS task)")
+	}
+	if c.MetadataURI != "" {
+		if u, err := url.Parse(c.MetadataURI); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p = append(p, bad(environ, "ECS_CONTAINER_METADATA_URI_V4", ""))
+		}
+	}
+	if _, err := c.LogLevelValue(); err != nil {
+		p = append(p, bad(environ, "ECS_UPTIME_LOG_LEVEL", ""))
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		p = append(p, bad(environ, "ECS_UPTIME_LOG_FORMAT", ""))
+	}
+	if _, err := splitTags(c.Tags, true); err != nil {
+		p = append(p, bad(environ, "ECS_UPTIME_TAGS", err.Error()))
+	}
+	if _, err := splitTags(c.DDTags, false); err != nil {
+		p = append(p, bad(environ, "DD_TAGS", err.Error()))
+	}
+	if c.DogStatsURL != "" {
+		if _, err := c.urlAddr(); err != nil {
+			p = append(p, bad(environ, "DD_DOGSTATSD_URL", ""))
+		}
+	} else {
+		if n, err := strconv.Atoi(c.DogStatsPort); err != nil || n < 1 || n > 65535 {
+			p = append(p, bad(environ, "DD_DOGSTATSD_PORT", ""))
+		}
+		if h := c.AgentHost; h == "" || strings.ContainsAny(h, " /,|#") && !strings.HasPrefix(h, "unix://") {
+			p = append(p, bad(environ, "DD_AGENT_HOST", ""))
+		}
+	}
+	return p
+}
+
+// LogLevelValue returns ECS_UPTIME_LOG_LEVEL as a slog level.
+func (c *Config) LogLevelValue() (slog.Level, error) {
+	var l slog.Level
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+		return l, l.UnmarshalText([]byte(c.LogLevel))
+	}
+	return l, fmt.Errorf("log level %q: want debug, info, warn or error", c.LogLevel)
+}
+
+// AgentAddr returns the Agent's DogStatsD address in datadog-go's form:
+// "host:port" for UDP, "unix:///path" or "unixgram:///path" for a socket.
+// DD_DOGSTATSD_URL wins over DD_AGENT_HOST and DD_DOGSTATSD_PORT, as in
+// the Datadog libraries.
+func (c *Config) AgentAddr() string {
+	if c.DogStatsURL != "" {
+		a, _ := c.urlAddr()
+		return a
+	}
+	if strings.HasPrefix(c.AgentHost, "unix://") {
+		return c.AgentHost
+	}
+	return net.JoinHostPort(c.AgentHost, c.DogStatsPort)
+}
+
+func (c *Config) urlAddr() (string, error) {
+	u, err := url.Parse(c.DogStatsURL)
+	if err != nil {
+		return "", err
+	}
+	switch u.Scheme {
+	case "udp":
+		if u.Hostname() == "" {
+			return "", errors.New("no host")
+		}
+		port := u.Port()
+		if port == "" {
+			port = "8125"
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return "", errors.New("bad port")
+		}
+		return net.JoinHostPort(u.Hostname(), port), nil
+	case "unix", "unixgram":
+		if u.Path == "" || u.Host != "" {
+			return "", errors.New("want an absolute path after ://")
+		}
+		return u.Scheme + "://" + u.Path, nil
+	}
+	return "", errors.New("unknown scheme")
+}
+
+// GlobalTags returns the tags added to every series: env, service and
+// version from DD_ENV, DD_SERVICE and DD_VERSION, then DD_TAGS, then
+// ECS_UPTIME_TAGS. Values are not sanitized here; the sink does that.
+func (c *Config) GlobalTags() []string {
+	var tags []string
+	for _, t := range []struct{ k, v string }{{"env", c.DDEnv}, {"service", c.DDService}, {"version", c.DDVersion}} {
+		if v := strings.TrimSpace(t.v); v != "" {
+			tags = append(tags, t.k+":"+v)
+		}
+	}
+	dd, _ := splitTags(c.DDTags, false)
+	own, _ := splitTags(c.Tags, true)
+	return append(append(tags, dd...), own...)
+}
+
+// splitTags splits a comma- or space-separated tag list. With keyValue,
+// every tag must be key:value with a non-empty key.
+func splitTags(s string, keyValue bool) ([]string, error) {
+	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
+	for _, f := range fields {
+		k, _, ok := strings.Cut(f, ":")
+		if keyValue && (!ok || k == "") {
+			return nil, fmt.Errorf("key:value tags separated by commas or spaces (%q has no key)", f)
+		}
+		if k == "" {
+			return nil, fmt.Errorf("tags separated by commas or spaces (%q has an empty key)", f)
+		}
+	}
+	return fields, nil
+}

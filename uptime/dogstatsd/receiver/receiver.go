@@ -1,0 +1,262 @@
+// Package receiver is a small DogStatsD server: it listens on a UDP or Unix
+// datagram socket, as the Datadog Agent does, and parses what arrives into
+// metrics, service checks and events. The demo prints what it receives, and
+// the tests assert on it; it is not an Agent and forwards nothing.
+package receiver
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Kind says what a Packet is.
+type Kind string
+
+// Packet kinds.
+const (
+	Metric       Kind = "metric"
+	ServiceCheck Kind = "service_check"
+	Event        Kind = "event"
+)
+
+// Packet is one parsed DogStatsD line.
+type Packet struct {
+	Kind   Kind
+	Name   string            // metric or service-check name; event title
+	Value  float64           // metric value
+	Type   string            // metric type: "g", "c", "h", "d", "s", "ms"
+	Status int               // service-check status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
+	Text   string            // service-check message or event text, unescaped
+	Tags   []string          // in the order sent
+	Fields map[string]string // other fields by prefix: "k" aggregation key, "t" alert type, "d" timestamp…
+	Raw    string
+}
+
+// Tag returns the value of the first tag with that key, and whether there was one.
+func (p Packet) Tag(key string) (string, bool) {
+	for _, t := range p.Tags {
+		if k, v, ok := strings.Cut(t, ":"); ok && k == key {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// Parse parses one DogStatsD line.
+func Parse(line string) (Packet, error) {
+	switch {
+	case strings.HasPrefix(line, "_sc|"):
+		return parseServiceCheck(line)
+	case strings.HasPrefix(line, "_e{"):
+		return parseEvent(line)
+	default:
+		return parseMetric(line)
+	}
+}
+
+func parseMetric(line string) (Packet, error) {
+	p := Packet{Kind: Metric, Raw: line, Fields: map[string]string{}}
+	fields := strings.Split(line, "|")
+	name, value, ok := strings.Cut(fields[0], ":")
+	if !ok || name == "" || len(fields) < 2 {
+		return p, fmt.Errorf("metric line %q: want NAME:VALUE|TYPE[|…]", line)
+	}
+	v, err := strconv.ParseFloat(value, 64)
+	if err != nil {
+		return p, fmt.Errorf("metric line %q: value: %w", line, err)
+	}
+	p.Name, p.Value, p.Type = name, v, fields[1]
+	return p, p.optional(fields[2:])
+}
+
+func parseServiceCheck(line string) (Packet, error) {
+	p := Packet{Kind: ServiceCheck, Raw: line, Fields: map[string]string{}}
+	fields := strings.Split(line, "|")
+	if len(fields) < 3 || fields[1] == "" {
+		return p, fmt.Errorf("service check %q: want _sc|NAME|STATUS[|…]", line)
+	}
+	st, err := strconv.Atoi(fields[2])
+	if err != nil || st < 0 || st > 3 {
+		return p, fmt.Errorf("service check %q: status %q is not 0-3", line, fields[2])
+	}
+	p.Name, p.Status = fields[1], st
+	// The message comes last and may itself contain '|'.
+	rest := fields[3:]
+	for i, f := range rest {
+		if strings.HasPrefix(f, "m:") {
+			p.Text = unescape(strings.Join(rest[i:], "|")[2:])
+			rest = rest[:i]
+			break
+		}
+	}
+	return p, p.optional(rest)
+}
+
+func parseEvent(line string) (Packet, error) {
+	p := Packet{Kind: Event, Raw: line, Fields: map[string]string{}}
+	head, body, ok := strings.Cut(line[3:], "}:")
+	tl, xl, ok2 := strings.Cut(head, ",")
+	titleLen, err1 := strconv.Atoi(tl)
+	textLen, err2 := strconv.Atoi(xl)
+	if !ok || !ok2 || err1 != nil || err2 != nil || titleLen < 0 || textLen < 0 || titleLen+1+textLen > len(body) {
+		return p, fmt.Errorf("event %q: want _e{TITLE_LEN,TEXT_LEN}:TITLE|TEXT[|…]", line)
+	}
+	if body[titleLen] != '|' {
+		return p, fmt.Errorf("event %q: title length %d does not end at a '|'", line, titleLen)
+	}
+	p.Name = unescape(body[:titleLen])
+	p.Text = unescape(body[titleLen+1 : titleLen+1+textLen])
+	rest := body[titleLen+1+textLen:]
+	if rest == "" {
+		return p, nil
+	}
+	if rest[0] != '|' {
+		return p, fmt.Errorf("event %q: text length %d does not end at a '|'", line, textLen)
+	}
+	return p, p.optional(strings.Split(rest[1:], "|"))
+}
+
+// optional parses the "|#tags", "|@rate", "|k:…" style fields.
+func (p *Packet) optional(fields []string) error {
+	for _, f := range fields {
+		switch {
+		case strings.HasPrefix(f, "#"):
+			if f != "#" {
+				p.Tags = append(p.Tags, strings.Split(f[1:], ",")...)
+			}
+		case strings.HasPrefix(f, "@"):
+			p.Fields["@"] = f[1:]
+		default:
+			k, v, ok := strings.Cut(f, ":")
+			if !ok || k == "" {
+				return fmt.Errorf("line %q: field %q is not KEY:VALUE, #TAGS or @RATE", p.Raw, f)
+			}
+			p.Fields[k] = v
+		}
+	}
+	return nil
+}
+
+// unescape undoes the "\n" escaping datadog-go applies to event and service
+// check texts.
+func unescape(s string) string { return strings.ReplaceAll(s, `\n`, "\n") }
+
+// Server receives DogStatsD datagrams and keeps the parsed packets.
+type Server struct {
+	conn    net.PacketConn
+	addr    string
+	path    string
+	mu      sync.Mutex
+	packets []Packet
+	errs    []error
+	notify  chan struct{}
+	done    chan struct{}
+}
+
+// ListenUDP listens on a UDP address such as "127.0.0.1:0".
+func ListenUDP(addr string) (*Server, error) {
+	c, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for dogstatsd on udp %s: %w", addr, err)
+	}
+	return start(c, c.LocalAddr().String(), ""), nil
+}
+
+// ListenUnixgram listens on a Unix datagram socket at path (as the Agent's
+// dsd.socket), removing a stale socket file first.
+func ListenUnixgram(path string) (*Server, error) {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("listen for dogstatsd on %s: %w", path, err)
+	}
+	c, err := net.ListenPacket("unixgram", path)
+	if err != nil {
+		return nil, fmt.Errorf("listen for dogstatsd on %s: %w", path, err)
+	}
+	return start(c, "unix://"+path, path), nil
+}
+
+func start(c net.PacketConn, addr, path string) *Server {
+	s := &Server{conn: c, addr: addr, path: path, notify: make(chan struct{}, 1), done: make(chan struct{})}
+	go s.serve()
+	return s
+}
+
+// Addr is the address to give a DogStatsD client: "host:port" or "unix:///path".
+func (s *Server) Addr() string { return s.addr }
+
+func (s *Server) serve() {
+	defer close(s.done)
+	buf := make([]byte, 65536)
+	for {
+		n, _, err := s.conn.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		for _, line := range strings.Split(string(buf[:n]), "\n") {
+			if line == "" {
+				continue
+			}
+			p, err := Parse(line)
+			if err != nil {
+				s.errs = append(s.errs, err)
+				continue
+			}
+			s.packets = append(s.packets, p)
+		}
+		s.mu.Unlock()
+		select {
+		case s.notify <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Packets returns and forgets what was received so far, and any lines that
+// did not parse.
+func (s *Server) Packets() ([]Packet, []error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, e := s.packets, s.errs
+	s.packets, s.errs = nil, nil
+	return p, e
+}
+
+// Wait waits until at least n packets are held or the timeout passes, and
+// returns (and forgets) what is held then.
+func (s *Server) Wait(n int, timeout time.Duration) ([]Packet, []error) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		s.mu.Lock()
+		enough := len(s.packets) >= n
+		s.mu.Unlock()
+		if enough {
+			return s.Packets()
+		}
+		select {
+		case <-s.notify:
+		case <-deadline.C:
+			return s.Packets()
+		}
+	}
+}
+
+// Updates signals (without blocking the server) each time datagrams arrive.
+func (s *Server) Updates() <-chan struct{} { return s.notify }
+
+// Close stops listening and removes the socket file, if any.
+func (s *Server) Close() error {
+	err := s.conn.Close()
+	<-s.done
+	if s.path != "" {
+		os.Remove(s.path)
+	}
+	return err
+}

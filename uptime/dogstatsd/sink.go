@@ -1,0 +1,146 @@
+package dogstatsd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/DataDog/datadog-go/v5/statsd"
+
+	"ecs-uptime/uptime"
+)
+
+// Client is the part of the datadog-go client the Sink uses.
+type Client interface {
+	Gauge(name string, value float64, tags []string, rate float64) error
+	Flush() error
+	Close() error
+}
+
+// Sink sends each cycle's gauges and flushes them before Send returns, so
+// that the Agent has them within the interval. It implements uptime.Sink.
+type Sink struct {
+	client           Client
+	containerMetrics bool
+	errs             *errorLog
+}
+
+// Options says where and how the Sink sends.
+type Options struct {
+	// Addr is the Agent's address: "host:port" (UDP), "unix:///path" or
+	// "unixgram:///path" (Unix datagram socket).
+	Addr string
+	// Tags are global "key:value" tags added to every series; values are
+	// sanitized here.
+	Tags []string
+	// ContainerMetrics also sends ecs.container.uptime.
+	ContainerMetrics bool
+}
+
+// ddEnvTags are the variables datadog-go turns into global tags on its own,
+// unsanitized and with no option to stop it.
+var ddEnvTags = []string{"DD_ENV", "DD_SERVICE", "DD_VERSION", "DD_ENTITY_ID"}
+
+// New connects a Sink to the Agent. Client telemetry and origin detection
+// are off: telemetry is volume in every task, and origin detection would tag
+// the uptime of other containers and tasks with the sidecar's own container
+// tags. A Unix socket that does not exist yet is not an error: sends fail
+// (and are reported by Send) until the Agent creates it.
+//
+// datadog-go reads DD_ENV, DD_SERVICE, DD_VERSION and DD_ENTITY_ID from the
+// process environment itself and sends them unsanitized, so New removes them
+// from the environment: pass them, sanitized, in opts.Tags (the config
+// package does).
+func New(opts Options) (*Sink, error) {
+	for _, v := range ddEnvTags {
+		os.Unsetenv(v)
+	}
+	tags := make([]string, len(opts.Tags))
+	for i, t := range opts.Tags {
+		k, v, ok := strings.Cut(t, ":")
+		if ok {
+			tags[i] = Sanitize(k) + ":" + Sanitize(v)
+		} else {
+			tags[i] = Sanitize(t)
+		}
+	}
+	errs := &errorLog{}
+	c, err := statsd.New(opts.Addr,
+		statsd.WithoutTelemetry(),
+		statsd.WithoutOriginDetection(),
+		statsd.WithoutClientSideAggregation(),
+		statsd.WithWorkersCount(1),
+		statsd.WithTags(tags),
+		statsd.WithErrorHandler(errs.record),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("dogstatsd client for %q: %w", opts.Addr, err)
+	}
+	return &Sink{client: c, containerMetrics: opts.ContainerMetrics, errs: errs}, nil
+}
+
+// NewWithClient returns a Sink that sends through c (a test double or a
+// wrapper); global tags are c's business.
+func NewWithClient(c Client, containerMetrics bool) *Sink {
+	return &Sink{client: c, containerMetrics: containerMetrics, errs: &errorLog{}}
+}
+
+// Send sends ecs.task.uptime for every task of the cycle (and
+// ecs.container.uptime when enabled) and flushes. It returns the first
+// error datadog-go met while sending, so that an Agent that is away shows.
+func (s *Sink) Send(_ context.Context, c uptime.Cycle) error {
+	var firstErr error
+	keep := func(err error) {
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	for _, t := range c.Tasks {
+		tags := TaskTags(t.Task)
+		keep(s.client.Gauge(MetricTaskUptime, t.Uptime.Seconds(), tags, 1))
+		if !s.containerMetrics {
+			continue
+		}
+		for _, ctr := range t.Containers {
+			all := append(tags[:len(tags):len(tags)], ContainerTags(ctr.Container)...)
+			keep(s.client.Gauge(MetricContainerUptime, ctr.Uptime.Seconds(), all, 1))
+		}
+	}
+	keep(s.client.Flush())
+	keep(s.errs.take())
+	if firstErr != nil {
+		return fmt.Errorf("send to dogstatsd: %w", firstErr)
+	}
+	return nil
+}
+
+// Close flushes what is buffered and closes the connection.
+func (s *Sink) Close() error {
+	return errors.Join(s.client.Flush(), s.client.Close())
+}
+
+// errorLog keeps the first write error datadog-go reports from its sender
+// goroutine until Send collects it.
+type errorLog struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (e *errorLog) record(err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.err == nil {
+		e.err = err
+	}
+}
+
+func (e *errorLog) take() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	err := e.err
+	e.err = nil
+	return err
+}

@@ -1,0 +1,112 @@
+package dogstatsd
+
+import (
+	"strings"
+
+	"ecs-uptime/uptime"
+)
+
+// Sanitize makes a value safe to put in a DogStatsD tag: every character
+// that could end the tag, the tag list or the line (',', '|', '#', line
+// breaks and other control characters) becomes '_', so that no label, name
+// or variable can forge another tag or field. datadog-go itself only strips
+// newlines. Leading and trailing spaces are trimmed.
+func Sanitize(v string) string {
+	v = strings.TrimSpace(v)
+	clean := true
+	for i := 0; i < len(v); i++ {
+		if unsafe(v[i]) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return v
+	}
+	var b strings.Builder
+	b.Grow(len(v))
+	for _, r := range v {
+		if r < 0x80 && unsafe(byte(r)) || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' {
+			b.WriteByte('_')
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func unsafe(c byte) bool {
+	return c == ',' || c == '|' || c == '#' || c < 0x20 || c == 0x7f || c >= 0x80
+}
+
+// Tag returns "key:value" with the value sanitized.
+func Tag(key, value string) string { return key + ":" + Sanitize(value) }
+
+// TaskTags returns the tags of a task's series. Tags whose value is unknown
+// (no service, no availability zone) are left out rather than sent empty.
+func TaskTags(t uptime.Task) []string {
+	tags := make([]string, 0, 11)
+	add := func(k, v string) {
+		if v = Sanitize(v); v != "" {
+			tags = append(tags, k+":"+v)
+		}
+	}
+	add(TagTaskARN, t.ARN)
+	add(TagTaskName, t.Family)
+	add(TagTaskFamily, t.Family)
+	add(TagTaskVersion, t.Revision)
+	add(TagClusterName, t.Cluster)
+	add(TagClusterARN, t.ClusterARN)
+	add(TagRegion, t.Region)
+	add(TagAvailabilityZone, t.AvailabilityZone)
+	add(TagAccount, t.Account)
+	add(TagService, t.Service)
+	return tags
+}
+
+// ContainerTags returns the container tags that are added to the task tags
+// on ecs.container.uptime.
+func ContainerTags(c uptime.Container) []string {
+	tags := make([]string, 0, 7)
+	add := func(k, v string) {
+		if v = Sanitize(v); v != "" {
+			tags = append(tags, k+":"+v)
+		}
+	}
+	img := SplitImage(c.Image)
+	add(TagECSContainerName, c.Name)
+	add(TagContainerName, c.RuntimeName)
+	add(TagContainerID, c.ID)
+	add(TagDockerImage, c.Image)
+	add(TagImageName, img.Name)
+	add(TagShortImage, img.Short)
+	add(TagImageTag, img.Tag)
+	return tags
+}
+
+// Image is an image reference split the way Datadog tags it.
+type Image struct {
+	Name  string // repository with registry, without tag or digest: "123.dkr.ecr…/team/app"
+	Short string // last path element of Name: "app"
+	Tag   string // "1.2", "latest" when the reference has neither tag nor digest, "" with a digest only
+}
+
+// SplitImage splits an image reference ("registry:5000/ns/app:1.2",
+// "app@sha256:…", "alpine") into the parts Datadog tags.
+func SplitImage(ref string) Image {
+	if ref == "" {
+		return Image{}
+	}
+	name, _, hasDigest := strings.Cut(ref, "@")
+	var img Image
+	// A colon after the last slash starts the tag; one before it is a registry port.
+	if i := strings.LastIndexByte(name, ':'); i > strings.LastIndexByte(name, '/') {
+		name, img.Tag = name[:i], name[i+1:]
+	}
+	if img.Tag == "" && !hasDigest {
+		img.Tag = "latest"
+	}
+	img.Name = name
+	img.Short = name[strings.LastIndexByte(name, '/')+1:]
+	return img
+}

@@ -1,0 +1,111 @@
+package uptime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+)
+
+// ErrStop, wrapped in an error a Sink returns, ends Runner.Run with that
+// error: it is how a sink says "the process must exit now" (for instance,
+// a task that reached its maximum lifetime). Any other Sink error is logged
+// and the loop goes on.
+var ErrStop = errors.New("stop requested")
+
+// Runner reads the Source every Interval, applies the Tracker's rules and
+// hands the result to the Sink.
+type Runner struct {
+	Source   Source
+	Sink     Sink
+	Tracker  *Tracker
+	Interval time.Duration
+	Log      *slog.Logger
+
+	lastOK    atomic.Int64 // unix nanoseconds of the last cycle that was read and sent
+	readFails int          // consecutive failed reads, for logging state changes once
+	sendFails int          // consecutive failed sends
+}
+
+// LastSuccess returns when the last cycle that was both read and sent
+// completed, or the zero time if none has. It is safe to call from any
+// goroutine (the health check does).
+func (r *Runner) LastSuccess() time.Time {
+	n := r.lastOK.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// Run runs a first cycle at once and then one every Interval until ctx is
+// done (it returns nil) or the Sink asks to stop (it returns that error).
+// Each cycle gets at most one Interval, so cycles never pile up.
+func (r *Runner) Run(ctx context.Context) error {
+	if r.Interval <= 0 {
+		return fmt.Errorf("runner: interval must be positive, got %s", r.Interval)
+	}
+	ticker := time.NewTicker(r.Interval)
+	defer ticker.Stop()
+	for {
+		if err := r.Cycle(ctx); errors.Is(err, ErrStop) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+	}
+}
+
+// Cycle runs one read-compute-send cycle. A failed read sends nothing and
+// leaves the Tracker untouched, so that the next good read resumes the
+// same series. It returns the read or send error, if any, after logging it
+// when it is a change of state.
+func (r *Runner) Cycle(ctx context.Context) error {
+	log := r.logger()
+	cctx, cancel := context.WithTimeout(ctx, r.Interval)
+	defer cancel()
+	tasks, err := r.Source.Tasks(cctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil // shutting down: not a source failure
+		}
+		if r.readFails == 0 {
+			log.Error("cannot read tasks; sending nothing until the source answers", slog.Any("error", err))
+		}
+		r.readFails++
+		return fmt.Errorf("read tasks: %w", err)
+	}
+	if r.readFails > 0 {
+		log.Info("source answers again", slog.Int("failed_cycles", r.readFails))
+		r.readFails = 0
+	}
+	cycle := r.Tracker.Observe(tasks)
+	if err := r.Sink.Send(ctx, cycle); err != nil {
+		if errors.Is(err, ErrStop) {
+			return err
+		}
+		if r.sendFails == 0 {
+			log.Error("cannot send uptimes", slog.Any("error", err))
+		}
+		r.sendFails++
+		return fmt.Errorf("send uptimes: %w", err)
+	}
+	if r.sendFails > 0 {
+		log.Info("sending works again", slog.Int("failed_cycles", r.sendFails))
+		r.sendFails = 0
+	}
+	r.lastOK.Store(cycle.At.UnixNano())
+	return nil
+}
+
+func (r *Runner) logger() *slog.Logger {
+	if r.Log == nil {
+		return slog.Default()
+	}
+	return r.Log
+}

@@ -1,0 +1,121 @@
+package uptime
+
+import (
+	"log/slog"
+	"sort"
+	"time"
+)
+
+// Cycle is what one successful read of the Source amounts to: the uptime of
+// every task that has at least one running container, at one instant.
+type Cycle struct {
+	At    time.Time
+	Tasks []TaskUptime
+}
+
+// TaskUptime is a task and its age at Cycle.At.
+type TaskUptime struct {
+	Task       Task
+	Uptime     time.Duration     // now minus the earliest start ever seen for the task ARN
+	Containers []ContainerUptime // running containers with a start time only
+}
+
+// ContainerUptime is a running container and the time since its current start.
+type ContainerUptime struct {
+	Container Container
+	Uptime    time.Duration
+}
+
+// Tracker applies the uptime rules of DESIGN.md to successive reads. It
+// remembers, per task ARN, the earliest start of any of the task's own
+// containers, so that a container restart never makes a task look younger,
+// and it forgets a task once a read no longer lists it.
+//
+// A Tracker is not safe for concurrent use; the Runner owns one.
+type Tracker struct {
+	now    func() time.Time
+	log    *slog.Logger
+	starts map[string]time.Time       // task ARN → earliest start seen
+	skewed map[string]map[string]bool // task ARN → container IDs whose future start was logged
+}
+
+// NewTracker returns a Tracker that reads the clock through now (time.Now
+// when nil) and logs clock skew to log (slog.Default when nil).
+func NewTracker(now func() time.Time, log *slog.Logger) *Tracker {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Tracker{now: now, log: log, starts: map[string]time.Time{}, skewed: map[string]map[string]bool{}}
+}
+
+// Observe turns one successful read into a Cycle. Call it only with a read
+// that succeeded: a failed read must not be observed, so that nothing is
+// forgotten and nothing is sent.
+func (t *Tracker) Observe(tasks []Task) Cycle {
+	now := t.now()
+	c := Cycle{At: now, Tasks: make([]TaskUptime, 0, len(tasks))}
+	seen := make(map[string]struct{}, len(tasks))
+	for i := range tasks {
+		task := &tasks[i]
+		seen[task.ARN] = struct{}{}
+		earliest, known := t.starts[task.ARN]
+		running := 0
+		for _, ctr := range task.Containers {
+			if ctr.StartedAt.IsZero() {
+				continue
+			}
+			if !known || ctr.StartedAt.Before(earliest) {
+				earliest, known = ctr.StartedAt, true
+			}
+			if ctr.Running {
+				running++
+			}
+		}
+		if known {
+			t.starts[task.ARN] = earliest
+		}
+		if running == 0 {
+			continue
+		}
+		tu := TaskUptime{Task: *task, Uptime: t.since(now, earliest, task.ARN, ""), Containers: make([]ContainerUptime, 0, running)}
+		for _, ctr := range task.Containers {
+			if ctr.Running && !ctr.StartedAt.IsZero() {
+				tu.Containers = append(tu.Containers, ContainerUptime{Container: ctr, Uptime: t.since(now, ctr.StartedAt, task.ARN, ctr.ID)})
+			}
+		}
+		c.Tasks = append(c.Tasks, tu)
+	}
+	for arn := range t.starts {
+		if _, ok := seen[arn]; !ok {
+			delete(t.starts, arn)
+			delete(t.skewed, arn)
+		}
+	}
+	sort.Slice(c.Tasks, func(i, j int) bool { return c.Tasks[i].Task.ARN < c.Tasks[j].Task.ARN })
+	return c
+}
+
+// since returns now-start, or 0 for a start in the future (clock skew
+// between this host and the one that stamped the start), logging that once
+// per task and container.
+func (t *Tracker) since(now, start time.Time, taskARN, containerID string) time.Duration {
+	d := now.Sub(start)
+	if d >= 0 {
+		return d
+	}
+	warned := t.skewed[taskARN]
+	if warned == nil {
+		warned = map[string]bool{}
+		t.skewed[taskARN] = warned
+	}
+	if !warned[containerID] {
+		warned[containerID] = true
+		t.log.Warn("start time is in the future (clock skew); reporting 0 until the clock catches up",
+			slog.String("task_arn", taskARN), slog.String("container_id", containerID),
+			slog.Time("started_at", start), slog.Duration("ahead_by", -d))
+	}
+	return 0
+}
