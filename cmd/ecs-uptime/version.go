@@ -40,7 +40,9 @@ func buildVersion() (v, c string) {
 func versionCommand(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ecs-uptime version", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, "Usage: ecs-uptime version\n\nPrints the version, the commit and the Go version it was built with.") }
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: ecs-uptime version\n\nPrints the version, the commit and the Go version it was built with.")
+	}
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)
 	}
