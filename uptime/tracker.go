@@ -35,8 +35,8 @@ type ContainerUptime struct {
 type Tracker struct {
 	now    func() time.Time
 	log    *slog.Logger
-	starts map[string]time.Time       // task ARN → earliest start seen
-	skewed map[string]map[string]bool // task ARN → container IDs whose future start was logged
+	starts map[string]time.Time // task ARN → earliest start seen
+	skewed map[string]bool      // task ARNs whose future start was logged
 }
 
 // NewTracker returns a Tracker that reads the clock through now (time.Now
@@ -48,7 +48,7 @@ func NewTracker(now func() time.Time, log *slog.Logger) *Tracker {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Tracker{now: now, log: log, starts: map[string]time.Time{}, skewed: map[string]map[string]bool{}}
+	return &Tracker{now: now, log: log, starts: map[string]time.Time{}, skewed: map[string]bool{}}
 }
 
 // Observe turns one successful read into a Cycle. Call it only with a read
@@ -100,19 +100,14 @@ func (t *Tracker) Observe(tasks []Task) Cycle {
 
 // since returns now-start, or 0 for a start in the future (clock skew
 // between this host and the one that stamped the start), logging that once
-// per task and container.
+// per task.
 func (t *Tracker) since(now, start time.Time, taskARN, containerID string) time.Duration {
 	d := now.Sub(start)
 	if d >= 0 {
 		return d
 	}
-	warned := t.skewed[taskARN]
-	if warned == nil {
-		warned = map[string]bool{}
-		t.skewed[taskARN] = warned
-	}
-	if !warned[containerID] {
-		warned[containerID] = true
+	if !t.skewed[taskARN] {
+		t.skewed[taskARN] = true
 		t.log.Warn("start time is in the future (clock skew); reporting 0 until the clock catches up",
 			slog.String("task_arn", taskARN), slog.String("container_id", containerID),
 			slog.Time("started_at", start), slog.Duration("ahead_by", -d))

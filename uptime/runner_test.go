@@ -1,0 +1,102 @@
+package uptime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+// scriptedSource answers each read with the next entry of its script.
+type scriptedSource struct {
+	script []func() ([]Task, error)
+	reads  int
+}
+
+func (s *scriptedSource) Tasks(context.Context) ([]Task, error) {
+	f := s.script[min(s.reads, len(s.script)-1)]
+	s.reads++
+	return f()
+}
+
+type recordingSink struct {
+	cycles []Cycle
+	err    error
+}
+
+func (s *recordingSink) Send(_ context.Context, c Cycle) error {
+	s.cycles = append(s.cycles, c)
+	return s.err
+}
+
+func TestRunnerFailedReadSendsNothingAndResumes(t *testing.T) {
+	ok := func() ([]Task, error) { return []Task{task("a", ctr("x", true, time.Hour))}, nil }
+	down := func() ([]Task, error) { return nil, errors.New("connection refused") }
+	src := &scriptedSource{script: []func() ([]Task, error){ok, down, down, down, ok}}
+	sink := &recordingSink{}
+	var logs bytes.Buffer
+	clk := &clock{now: t0}
+	r := &Runner{Source: src, Sink: sink, Tracker: NewTracker(clk.Now, nil), Interval: time.Second, Log: slog.New(slog.NewTextHandler(&logs, nil))}
+
+	var errs []error
+	for range 5 {
+		errs = append(errs, r.Cycle(context.Background()))
+		clk.now = clk.now.Add(time.Second)
+	}
+	if len(sink.cycles) != 2 {
+		t.Fatalf("sent %d cycles, want 2 (none while the source is down)", len(sink.cycles))
+	}
+	if errs[0] != nil || errs[1] == nil || errs[4] != nil {
+		t.Errorf("cycle errors = %v", errs)
+	}
+	first, last := sink.cycles[0].Tasks[0].Uptime, sink.cycles[1].Tasks[0].Uptime
+	if want := first + 4*time.Second; last != want {
+		t.Errorf("after the outage uptime = %v, want %v (the same series, not reset)", last, want)
+	}
+	if n := strings.Count(logs.String(), "cannot read tasks"); n != 1 {
+		t.Errorf("logged the outage %d times, want once:\n%s", n, logs.String())
+	}
+	if n := strings.Count(logs.String(), "source answers again"); n != 1 {
+		t.Errorf("logged the recovery %d times, want once:\n%s", n, logs.String())
+	}
+	if !r.LastSuccess().Equal(t0.Add(4 * time.Second)) {
+		t.Errorf("LastSuccess = %v, want the last good cycle's time", r.LastSuccess())
+	}
+}
+
+func TestRunnerStopsOnErrStop(t *testing.T) {
+	src := &scriptedSource{script: []func() ([]Task, error){func() ([]Task, error) { return nil, nil }}}
+	sink := &recordingSink{err: fmt.Errorf("max lifetime: %w", ErrStop)}
+	r := &Runner{Source: src, Sink: sink, Tracker: NewTracker(nil, nil), Interval: time.Hour}
+	err := r.Run(context.Background())
+	if !errors.Is(err, ErrStop) {
+		t.Fatalf("Run = %v, want ErrStop", err)
+	}
+}
+
+func TestRunnerReturnsNilWhenCancelled(t *testing.T) {
+	read := make(chan struct{}, 100)
+	src := &scriptedSource{script: []func() ([]Task, error){func() ([]Task, error) { read <- struct{}{}; return nil, nil }}}
+	sink := &recordingSink{err: errors.New("agent away")} // a send error is not fatal
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	r := &Runner{Source: src, Sink: sink, Tracker: NewTracker(nil, nil), Interval: 10 * time.Millisecond, Log: slog.New(slog.DiscardHandler)}
+	go func() { done <- r.Run(ctx) }()
+	<-read
+	<-read // a second cycle: the send error did not end the loop
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v, want nil after cancel", err)
+	}
+}
+
+func TestRunnerRejectsZeroInterval(t *testing.T) {
+	r := &Runner{Source: &scriptedSource{}, Sink: &recordingSink{}, Tracker: NewTracker(nil, nil)}
+	if err := r.Run(context.Background()); err == nil {
+		t.Fatal("Run with no interval succeeded")
+	}
+}
