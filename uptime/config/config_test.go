@@ -1,0 +1,140 @@
+package config
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(map[string]string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Source != SourceAuto || c.Interval != 15*time.Second || c.ContainerMetrics || c.Warning != 0 ||
+		c.Critical != 24*time.Hour || c.MaxLifetime != 0 || c.LogLevel != "info" || c.LogFormat != "json" {
+		t.Errorf("defaults = %+v", c)
+	}
+	if got := c.AgentAddr(); got != "localhost:8125" {
+		t.Errorf("AgentAddr = %q, want localhost:8125", got)
+	}
+}
+
+func TestAgentAddr(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"DD_AGENT_HOST": "172.17.0.1"}, "172.17.0.1:8125"},
+		{map[string]string{"DD_AGENT_HOST": "172.17.0.1", "DD_DOGSTATSD_PORT": "18125"}, "172.17.0.1:18125"},
+		{map[string]string{"DD_AGENT_HOST": "fd00::1"}, "[fd00::1]:8125"},
+		{map[string]string{"DD_AGENT_HOST": "unix:///var/run/datadog/dsd.socket"}, "unix:///var/run/datadog/dsd.socket"},
+		{map[string]string{"DD_DOGSTATSD_URL": "unix:///var/run/datadog/dsd.socket", "DD_AGENT_HOST": "ignored"}, "unix:///var/run/datadog/dsd.socket"},
+		{map[string]string{"DD_DOGSTATSD_URL": "unixgram:///var/run/datadog/dsd.socket"}, "unixgram:///var/run/datadog/dsd.socket"},
+		{map[string]string{"DD_DOGSTATSD_URL": "udp://agent.local:9125"}, "agent.local:9125"},
+		{map[string]string{"DD_DOGSTATSD_URL": "udp://agent.local"}, "agent.local:8125"},
+	}
+	for _, tc := range tests {
+		c, err := Load(tc.env)
+		if err != nil {
+			t.Errorf("Load(%v): %v", tc.env, err)
+			continue
+		}
+		if got := c.AgentAddr(); got != tc.want {
+			t.Errorf("Load(%v).AgentAddr() = %q, want %q", tc.env, got, tc.want)
+		}
+	}
+}
+
+func TestGlobalTags(t *testing.T) {
+	c, err := Load(map[string]string{"DD_ENV": "prod", "DD_SERVICE": "billing", "DD_VERSION": "1.2",
+		"DD_TAGS": "team:data,bare  owner:ops", "ECS_UPTIME_TAGS": "tier:batch purpose:migration"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"env:prod", "service:billing", "version:1.2", "team:data", "bare", "owner:ops", "tier:batch", "purpose:migration"}
+	if got := c.GlobalTags(); !slices.Equal(got, want) {
+		t.Errorf("GlobalTags = %q, want %q", got, want)
+	}
+}
+
+func TestGoodValues(t *testing.T) {
+	for _, env := range []map[string]string{
+		{"ECS_UPTIME_SOURCE": "ecs", "ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/abc"},
+		{"ECS_UPTIME_SOURCE": "docker"},
+		{"ECS_UPTIME_INTERVAL": "100ms"},
+		{"ECS_UPTIME_WARNING": "20h", "ECS_UPTIME_CRITICAL": "24h"},
+		{"ECS_UPTIME_WARNING": "20h", "ECS_UPTIME_CRITICAL": "0"}, // warning only
+		{"ECS_UPTIME_CRITICAL": "0"},
+		{"ECS_UPTIME_MAX_LIFETIME": "2h", "ECS_UPTIME_SOURCE": "ecs", "ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/abc"},
+		{"ECS_UPTIME_LOG_LEVEL": "DEBUG", "ECS_UPTIME_LOG_FORMAT": "text"},
+		{"ECS_UPTIME_CONTAINER_METRICS": "true"},
+	} {
+		if _, err := Load(env); err != nil {
+			t.Errorf("Load(%v): %v", env, err)
+		}
+	}
+}
+
+// Each bad configuration fails with exactly one line that names the
+// variable, its value and what is accepted.
+func TestBadValues(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string // the problem line must contain this
+	}{
+		{"unknown source", map[string]string{"ECS_UPTIME_SOURCE": "k8s"}, `ECS_UPTIME_SOURCE="k8s": want auto, ecs or docker`},
+		{"interval not a duration", map[string]string{"ECS_UPTIME_INTERVAL": "15"}, `ECS_UPTIME_INTERVAL="15": want a Go duration`},
+		{"interval words", map[string]string{"ECS_UPTIME_INTERVAL": "fast"}, `ECS_UPTIME_INTERVAL="fast": want a Go duration of at least 100ms`},
+		{"interval too short", map[string]string{"ECS_UPTIME_INTERVAL": "10ms"}, `ECS_UPTIME_INTERVAL="10ms": want a Go duration of at least 100ms`},
+		{"interval zero", map[string]string{"ECS_UPTIME_INTERVAL": "0s"}, `ECS_UPTIME_INTERVAL="0s"`},
+		{"interval negative", map[string]string{"ECS_UPTIME_INTERVAL": "-1s"}, `ECS_UPTIME_INTERVAL="-1s"`},
+		{"container metrics not a bool", map[string]string{"ECS_UPTIME_CONTAINER_METRICS": "yes please"}, `ECS_UPTIME_CONTAINER_METRICS="yes please": want true or false`},
+		{"warning in days", map[string]string{"ECS_UPTIME_WARNING": "1d"}, `ECS_UPTIME_WARNING="1d": want a Go duration`},
+		{"critical negative", map[string]string{"ECS_UPTIME_CRITICAL": "-24h"}, `ECS_UPTIME_CRITICAL="-24h"`},
+		{"warning above critical", map[string]string{"ECS_UPTIME_WARNING": "30h", "ECS_UPTIME_CRITICAL": "24h"}, `ECS_UPTIME_WARNING="30h": want less than ECS_UPTIME_CRITICAL`},
+		{"warning equal to critical", map[string]string{"ECS_UPTIME_WARNING": "24h"}, `want less than ECS_UPTIME_CRITICAL="24h0m0s"`},
+		{"max lifetime not a duration", map[string]string{"ECS_UPTIME_MAX_LIFETIME": "forever"}, `ECS_UPTIME_MAX_LIFETIME="forever"`},
+		{"max lifetime in docker mode", map[string]string{"ECS_UPTIME_SOURCE": "docker", "ECS_UPTIME_MAX_LIFETIME": "24h"}, `ECS_UPTIME_MAX_LIFETIME="24h": want it unset with ECS_UPTIME_SOURCE=docker`},
+		{"ecs source without endpoint", map[string]string{"ECS_UPTIME_SOURCE": "ecs"}, `ECS_CONTAINER_METADATA_URI_V4 is not set`},
+		{"endpoint not a URL", map[string]string{"ECS_CONTAINER_METADATA_URI_V4": "169.254.170.2/v4/abc"}, `ECS_CONTAINER_METADATA_URI_V4="169.254.170.2/v4/abc": want an http:// URL`},
+		{"tags without key", map[string]string{"ECS_UPTIME_TAGS": "team:data,orphan"}, `ECS_UPTIME_TAGS="team:data,orphan": want key:value tags`},
+		{"tags with empty key", map[string]string{"ECS_UPTIME_TAGS": ":x"}, `ECS_UPTIME_TAGS=":x"`},
+		{"DD_TAGS with empty key", map[string]string{"DD_TAGS": ":oops"}, `DD_TAGS=":oops"`},
+		{"log level", map[string]string{"ECS_UPTIME_LOG_LEVEL": "verbose"}, `ECS_UPTIME_LOG_LEVEL="verbose": want debug, info, warn or error`},
+		{"log format", map[string]string{"ECS_UPTIME_LOG_FORMAT": "xml"}, `ECS_UPTIME_LOG_FORMAT="xml": want json or text`},
+		{"port not a number", map[string]string{"DD_DOGSTATSD_PORT": "statsd"}, `DD_DOGSTATSD_PORT="statsd": want a port number from 1 to 65535`},
+		{"port out of range", map[string]string{"DD_DOGSTATSD_PORT": "70000"}, `DD_DOGSTATSD_PORT="70000"`},
+		{"agent host list", map[string]string{"DD_AGENT_HOST": "agent1,agent2"}, `DD_AGENT_HOST="agent1,agent2": want a host name or IP address`},
+		{"agent host with a path", map[string]string{"DD_AGENT_HOST": "/var/run/datadog/dsd.socket"}, `DD_AGENT_HOST="/var/run/datadog/dsd.socket"`},
+		{"url with unknown scheme", map[string]string{"DD_DOGSTATSD_URL": "tcp://agent:8125"}, `DD_DOGSTATSD_URL="tcp://agent:8125": want udp://HOST:PORT, unix:///PATH or unixgram:///PATH`},
+		{"unix url with relative path", map[string]string{"DD_DOGSTATSD_URL": "unix://dsd.socket"}, `DD_DOGSTATSD_URL="unix://dsd.socket"`},
+		{"udp url with a bad port", map[string]string{"DD_DOGSTATSD_URL": "udp://agent:0"}, `DD_DOGSTATSD_URL="udp://agent:0"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(tc.env)
+			var cerr *Error
+			if !errors.As(err, &cerr) {
+				t.Fatalf("Load(%v) = %v, want a *config.Error", tc.env, err)
+			}
+			if len(cerr.Problems) != 1 {
+				t.Fatalf("problems = %q, want exactly one line", cerr.Problems)
+			}
+			if p := cerr.Problems[0]; !strings.Contains(p, tc.want) || strings.Contains(p, "\n") {
+				t.Errorf("problem = %q, want one line containing %q", p, tc.want)
+			}
+		})
+	}
+}
+
+func TestEveryProblemAtOnce(t *testing.T) {
+	_, err := Load(map[string]string{"ECS_UPTIME_INTERVAL": "x", "ECS_UPTIME_SOURCE": "y", "ECS_UPTIME_LOG_FORMAT": "z"})
+	var cerr *Error
+	if !errors.As(err, &cerr) || len(cerr.Problems) != 3 {
+		t.Fatalf("Load = %v, want three problems, one per variable", err)
+	}
+}
