@@ -20,8 +20,8 @@ import (
 func tenContainerTask(b *testing.B) []byte {
 	type ctr struct {
 		DockerId, Name, DockerName, Image, KnownStatus, Type string
-		StartedAt                                           time.Time
-		Labels                                              map[string]string
+		StartedAt                                            time.Time
+		Labels                                               map[string]string
 	}
 	task := struct {
 		Cluster, TaskARN, Family, Revision, AvailabilityZone, ServiceName string
