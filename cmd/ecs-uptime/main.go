@@ -25,6 +25,7 @@ const usage = `Usage: ecs-uptime [command]
 
 Commands:
   run       report task uptimes to the Datadog Agent (the default)
+  healthcheck  exit 0 when the running sidecar's last cycle is recent (container healthCheck)
   demo      run against an embedded task and DogStatsD listener; no AWS needed
   version   print the version
 
@@ -48,6 +49,8 @@ func dispatch(ctx context.Context, args []string, environ map[string]string, std
 		return runCommand(ctx, args, environ, stderr)
 	case "demo":
 		return demoCommand(ctx, args, environ, stdout, stderr)
+	case "healthcheck":
+		return healthcheckCommand(ctx, args, environ, stdout, stderr)
 	case "version":
 		return versionCommand(args, stdout, stderr)
 	case "-h", "-help", "--help", "help":
