@@ -120,11 +120,10 @@ func (j *Judge) message(t uptime.TaskUptime, st State) string {
 	case Warning:
 		return fmt.Sprintf("task %s has run %s, over %s", Name(t.Task), Age(t.Uptime), Age(j.Policy.Warning))
 	}
-	var limit time.Duration
-	for _, d := range []time.Duration{j.Policy.Critical, j.Policy.Warning} {
-		if d > 0 {
-			limit = d
-		}
+	// OK names the next threshold the task will cross.
+	limit := j.Policy.Warning
+	if limit == 0 {
+		limit = j.Policy.Critical
 	}
 	if limit == 0 {
 		return fmt.Sprintf("task %s has run %s", Name(t.Task), Age(t.Uptime))
