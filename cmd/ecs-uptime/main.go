@@ -25,8 +25,9 @@ const usage = `Usage: ecs-uptime [command]
 
 Commands:
   run       report task uptimes to the Datadog Agent (the default)
-  healthcheck  exit 0 when the running sidecar's last cycle is recent (container healthCheck)
   demo      run against an embedded task and DogStatsD listener; no AWS needed
+  healthcheck
+            exit 0 when this container's sidecar had a recent good cycle (ECS healthCheck)
   version   print the version
 
 Configuration comes from the environment (ECS_UPTIME_*, DD_*): see README.md.

@@ -267,6 +267,7 @@ func TestCommands(t *testing.T) {
 		{[]string{"--help"}, 0, "Commands:"},
 		{[]string{"run", "--help"}, 0, "Usage: ecs-uptime [run]"},
 		{[]string{"demo", "--help"}, 0, "--duration"},
+		{[]string{"healthcheck", "--help"}, 0, `["CMD", "/ecs-uptime", "healthcheck"]`},
 		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
 		{[]string{"demo", "--duration", "soon"}, 2, "invalid value"},
 	}
