@@ -55,6 +55,11 @@ func TestCriticalEverySecondOneEvent(t *testing.T) {
 		}
 	}
 	code, _ := p.stop(t, syscall.SIGTERM)
+	for _, pk := range got {
+		if pk.Kind != receiver.Metric {
+			t.Logf("received %s", pk.Raw)
+		}
+	}
 	gauges, checks, events := split(got)
 	if len(checks) < 4 || len(events) != 1 || len(gauges) != len(checks) {
 		t.Fatalf("got %d gauges, %d service checks, %d events; want one check per gauge (4 or more) and exactly 1 event; logs:\n%s", len(gauges), len(checks), len(events), p.stderr)
