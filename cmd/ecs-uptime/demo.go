@@ -49,6 +49,9 @@ func demoCommand(ctx context.Context, args []string, environ map[string]string, 
 	if _, set := demoEnv["ECS_UPTIME_CONTAINER_METRICS"]; !set {
 		demoEnv["ECS_UPTIME_CONTAINER_METRICS"] = "true"
 	}
+	if _, set := demoEnv["ECS_UPTIME_HEALTH_PORT"]; !set {
+		demoEnv["ECS_UPTIME_HEALTH_PORT"] = "0" // a sidecar on this machine may hold the port
+	}
 	if _, set := demoEnv["ECS_UPTIME_LOG_FORMAT"]; !set {
 		demoEnv["ECS_UPTIME_LOG_FORMAT"] = "text"
 	}

@@ -26,6 +26,8 @@ const usage = `Usage: ecs-uptime [command]
 Commands:
   run       report task uptimes to the Datadog Agent (the default)
   demo      run against an embedded task and DogStatsD listener; no AWS needed
+  healthcheck
+            exit 0 when this container's sidecar had a recent good cycle (ECS healthCheck)
   version   print the version
 
 Configuration comes from the environment (ECS_UPTIME_*, DD_*): see README.md.
@@ -48,6 +50,8 @@ func dispatch(ctx context.Context, args []string, environ map[string]string, std
 		return runCommand(ctx, args, environ, stderr)
 	case "demo":
 		return demoCommand(ctx, args, environ, stdout, stderr)
+	case "healthcheck":
+		return healthcheckCommand(ctx, args, environ, stdout, stderr)
 	case "version":
 		return versionCommand(args, stdout, stderr)
 	case "-h", "-help", "--help", "help":

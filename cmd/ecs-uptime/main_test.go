@@ -87,7 +87,9 @@ type process struct {
 func start(t *testing.T, env ...string) *process {
 	t.Helper()
 	cmd := exec.Command(binary)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
+	// The health endpoint is off unless a test turns it on: tests run
+	// processes side by side and a fixed port would clash.
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "ECS_UPTIME_HEALTH_PORT=0"}, env...)
 	p := &process{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
@@ -134,7 +136,7 @@ func TestSendsTaskUptimeEverySecond(t *testing.T) {
 				hostEnv = []string{"DD_AGENT_HOST=" + host, "DD_DOGSTATSD_PORT=" + port}
 			}
 			began := time.Now()
-			p := start(t, append(hostEnv, "ECS_CONTAINER_METADATA_URI_V4="+ep.URL+"/v4/abc", "ECS_UPTIME_INTERVAL=1s")...)
+			p := start(t, append(hostEnv, "ECS_CONTAINER_METADATA_URI_V4="+ep.URL+"/v4/abc", "ECS_UPTIME_INTERVAL=1s", "ECS_UPTIME_CRITICAL=0")...)
 
 			got, errs := agent.Wait(3, 5*time.Second)
 			if len(errs) > 0 || len(got) < 3 {
@@ -222,6 +224,8 @@ func TestBadConfigurationExits2BeforeSending(t *testing.T) {
 	}{
 		{"bad interval", []string{"ECS_UPTIME_INTERVAL=5", "ECS_CONTAINER_METADATA_URI_V4=http://127.0.0.1:1/v4/x"}, `ECS_UPTIME_INTERVAL="5": want a Go duration`},
 		{"auto with no endpoint", nil, "ECS_CONTAINER_METADATA_URI_V4 is not set"},
+		{"warning above critical", []string{"ECS_UPTIME_WARNING=25h", "ECS_UPTIME_CRITICAL=24h", "ECS_CONTAINER_METADATA_URI_V4=http://127.0.0.1:1/v4/x"}, `ECS_UPTIME_WARNING="25h": want less than ECS_UPTIME_CRITICAL`},
+		{"max lifetime in docker mode", []string{"ECS_UPTIME_SOURCE=docker", "ECS_UPTIME_MAX_LIFETIME=24h"}, `ECS_UPTIME_MAX_LIFETIME="24h": want it unset with ECS_UPTIME_SOURCE=docker`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -263,6 +267,7 @@ func TestCommands(t *testing.T) {
 		{[]string{"--help"}, 0, "Commands:"},
 		{[]string{"run", "--help"}, 0, "Usage: ecs-uptime [run]"},
 		{[]string{"demo", "--help"}, 0, "--duration"},
+		{[]string{"healthcheck", "--help"}, 0, `["CMD", "/ecs-uptime", "healthcheck"]`},
 		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
 		{[]string{"demo", "--duration", "soon"}, 2, "invalid value"},
 	}

@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"ecs-uptime/uptime"
 	"ecs-uptime/uptime/config"
 	"ecs-uptime/uptime/dogstatsd"
 	"ecs-uptime/uptime/ecsmeta"
+	"ecs-uptime/uptime/health"
+	"ecs-uptime/uptime/lifetime"
 )
 
 func runCommand(ctx context.Context, args []string, environ map[string]string, stderr io.Writer) int {
@@ -38,7 +41,8 @@ func run(ctx context.Context, environ map[string]string, stderr io.Writer) int {
 	if err != nil {
 		return configFailure(stderr, err)
 	}
-	sink, err := dogstatsd.New(dogstatsd.Options{Addr: cfg.AgentAddr(), Tags: cfg.GlobalTags(), ContainerMetrics: cfg.ContainerMetrics})
+	sink, err := dogstatsd.New(dogstatsd.Options{Addr: cfg.AgentAddr(), Tags: cfg.GlobalTags(), ContainerMetrics: cfg.ContainerMetrics,
+		Lifetime: lifetime.Policy{Warning: cfg.Warning, Critical: cfg.Critical, MaxLifetime: cfg.MaxLifetime}})
 	if err != nil {
 		return configFailure(stderr, fmt.Errorf("DD_AGENT_HOST/DD_DOGSTATSD_PORT/DD_DOGSTATSD_URL: %w", err))
 	}
@@ -52,11 +56,27 @@ func run(ctx context.Context, environ map[string]string, stderr io.Writer) int {
 		Interval: cfg.Interval,
 		Log:      log,
 	}
+	if cfg.HealthPort > 0 {
+		hctx, stopHealth := context.WithCancel(ctx)
+		defer stopHealth()
+		h := &health.Handler{Last: runner.LastSuccess, Started: time.Now(), Window: 3 * cfg.Interval}
+		addr, _, err := health.Serve(hctx, cfg.HealthPort, h)
+		if err != nil {
+			// Uptimes matter more than the health check: go on, and let
+			// `ecs-uptime healthcheck` fail where someone looks.
+			log.Error("cannot serve the health endpoint; set ECS_UPTIME_HEALTH_PORT to a free port, or 0 for off", slog.Any("error", err))
+		} else {
+			log.Debug("health endpoint", slog.String("url", "http://"+addr+health.Path))
+		}
+	}
 	runErr := runner.Run(ctx)
 	if err := sink.Close(); err != nil {
 		log.Warn("closing the DogStatsD client", slog.Any("error", err))
 	}
 	switch {
+	case errors.Is(runErr, uptime.ErrStop):
+		log.Warn("stopped: max lifetime reached; exit 3 (an essential container stops its task)", slog.Any("reason", runErr))
+		return exitMaxLifetime
 	case runErr == nil:
 		log.Info("stopped", slog.String("reason", "signal"))
 		return exitOK

@@ -41,6 +41,7 @@ type Config struct {
 	Warning          time.Duration `env:"ECS_UPTIME_WARNING" envDefault:"0" form:"a Go duration such as 20h, or 0 for off"`
 	Critical         time.Duration `env:"ECS_UPTIME_CRITICAL" envDefault:"24h" form:"a Go duration such as 24h, or 0 for off"`
 	MaxLifetime      time.Duration `env:"ECS_UPTIME_MAX_LIFETIME" envDefault:"0" form:"a Go duration such as 24h, or 0 for off"`
+	HealthPort       int           `env:"ECS_UPTIME_HEALTH_PORT" envDefault:"18125" form:"a port number from 1 to 65535 for the loopback health endpoint, or 0 for off"`
 	Tags             string        `env:"ECS_UPTIME_TAGS" form:"key:value tags separated by commas or spaces"`
 	LogLevel         string        `env:"ECS_UPTIME_LOG_LEVEL" envDefault:"info" form:"debug, info, warn or error"`
 	LogFormat        string        `env:"ECS_UPTIME_LOG_FORMAT" envDefault:"json" form:"json or text"`
@@ -158,6 +159,9 @@ func (c *Config) validate(environ map[string]string) []string {
 	}
 	if c.MaxLifetime > 0 && c.Source == SourceDocker {
 		p = append(p, fmt.Sprintf("ECS_UPTIME_MAX_LIFETIME=%q: want it unset with ECS_UPTIME_SOURCE=docker (the host daemon never stops tasks it does not own)", environ["ECS_UPTIME_MAX_LIFETIME"]))
+	}
+	if c.HealthPort < 0 || c.HealthPort > 65535 {
+		p = append(p, bad(environ, "ECS_UPTIME_HEALTH_PORT", ""))
 	}
 	if c.Source == SourceECS && c.MetadataURI == "" {
 		p = append(p, "ECS_CONTAINER_METADATA_URI_V4 is not set: want the URL the ECS agent sets in every container of a task (ECS_UPTIME_SOURCE=ecs runs only inside an ECS task)")

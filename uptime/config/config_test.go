@@ -14,7 +14,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Source != SourceAuto || c.Interval != 15*time.Second || c.ContainerMetrics || c.Warning != 0 ||
-		c.Critical != 24*time.Hour || c.MaxLifetime != 0 || c.LogLevel != "info" || c.LogFormat != "json" {
+		c.Critical != 24*time.Hour || c.MaxLifetime != 0 || c.LogLevel != "info" || c.LogFormat != "json" || c.HealthPort != 18125 {
 		t.Errorf("defaults = %+v", c)
 	}
 	if got := c.AgentAddr(); got != "localhost:8125" {
@@ -71,6 +71,8 @@ func TestGoodValues(t *testing.T) {
 		{"ECS_UPTIME_MAX_LIFETIME": "2h", "ECS_UPTIME_SOURCE": "ecs", "ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/abc"},
 		{"ECS_UPTIME_LOG_LEVEL": "DEBUG", "ECS_UPTIME_LOG_FORMAT": "text"},
 		{"ECS_UPTIME_CONTAINER_METRICS": "true"},
+		{"ECS_UPTIME_HEALTH_PORT": "0"},
+		{"ECS_UPTIME_HEALTH_PORT": "65535"},
 	} {
 		if _, err := Load(env); err != nil {
 			t.Errorf("Load(%v): %v", env, err)
@@ -98,6 +100,8 @@ func TestBadValues(t *testing.T) {
 		{"warning above critical", map[string]string{"ECS_UPTIME_WARNING": "30h", "ECS_UPTIME_CRITICAL": "24h"}, `ECS_UPTIME_WARNING="30h": want less than ECS_UPTIME_CRITICAL`},
 		{"warning equal to critical", map[string]string{"ECS_UPTIME_WARNING": "24h"}, `want less than ECS_UPTIME_CRITICAL="24h0m0s"`},
 		{"max lifetime not a duration", map[string]string{"ECS_UPTIME_MAX_LIFETIME": "forever"}, `ECS_UPTIME_MAX_LIFETIME="forever"`},
+		{"health port not a number", map[string]string{"ECS_UPTIME_HEALTH_PORT": "http"}, `ECS_UPTIME_HEALTH_PORT="http": want a port number from 1 to 65535 for the loopback health endpoint, or 0 for off`},
+		{"health port out of range", map[string]string{"ECS_UPTIME_HEALTH_PORT": "70000"}, `ECS_UPTIME_HEALTH_PORT="70000": want a port number`},
 		{"max lifetime in docker mode", map[string]string{"ECS_UPTIME_SOURCE": "docker", "ECS_UPTIME_MAX_LIFETIME": "24h"}, `ECS_UPTIME_MAX_LIFETIME="24h": want it unset with ECS_UPTIME_SOURCE=docker`},
 		{"ecs source without endpoint", map[string]string{"ECS_UPTIME_SOURCE": "ecs"}, `ECS_CONTAINER_METADATA_URI_V4 is not set`},
 		{"endpoint not a URL", map[string]string{"ECS_CONTAINER_METADATA_URI_V4": "169.254.170.2/v4/abc"}, `ECS_CONTAINER_METADATA_URI_V4="169.254.170.2/v4/abc": want an http:// URL`},

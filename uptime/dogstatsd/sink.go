@@ -11,11 +11,14 @@ import (
 	"github.com/DataDog/datadog-go/v5/statsd"
 
 	"ecs-uptime/uptime"
+	"ecs-uptime/uptime/lifetime"
 )
 
 // Client is the part of the datadog-go client the Sink uses.
 type Client interface {
 	Gauge(name string, value float64, tags []string, rate float64) error
+	ServiceCheck(sc *statsd.ServiceCheck) error
+	Event(e *statsd.Event) error
 	Flush() error
 	Close() error
 }
@@ -25,6 +28,7 @@ type Client interface {
 type Sink struct {
 	client           Client
 	containerMetrics bool
+	judge            *lifetime.Judge
 	errs             *errorLog
 }
 
@@ -38,6 +42,9 @@ type Options struct {
 	Tags []string
 	// ContainerMetrics also sends ecs.container.uptime.
 	ContainerMetrics bool
+	// Lifetime holds the ecs.task.lifetime thresholds; its zero value sends
+	// no service check, no event and never stops.
+	Lifetime lifetime.Policy
 }
 
 // ddEnvTags are the variables datadog-go turns into global tags on its own,
@@ -79,18 +86,24 @@ func New(opts Options) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dogstatsd client for %q: %w", opts.Addr, err)
 	}
-	return &Sink{client: c, containerMetrics: opts.ContainerMetrics, errs: errs}, nil
+	return &Sink{client: c, containerMetrics: opts.ContainerMetrics, judge: lifetime.NewJudge(opts.Lifetime), errs: errs}, nil
 }
 
 // NewWithClient returns a Sink that sends through c (a test double or a
-// wrapper); global tags are c's business.
-func NewWithClient(c Client, containerMetrics bool) *Sink {
-	return &Sink{client: c, containerMetrics: containerMetrics, errs: &errorLog{}}
+// wrapper) with the thresholds of p; global tags are c's business.
+func NewWithClient(c Client, containerMetrics bool, p lifetime.Policy) *Sink {
+	return &Sink{client: c, containerMetrics: containerMetrics, judge: lifetime.NewJudge(p), errs: &errorLog{}}
 }
 
 // Send sends ecs.task.uptime for every task of the cycle (and
-// ecs.container.uptime when enabled) and flushes. It returns the first
-// error datadog-go met while sending, so that an Agent that is away shows.
+// ecs.container.uptime when enabled), the ecs.task.lifetime service check
+// when a threshold is set, one event per threshold crossing, and flushes.
+// It returns the first error datadog-go met while sending, so that an Agent
+// that is away shows.
+//
+// When a task has reached the maximum lifetime, Send also sends the stop
+// event, flushes, and returns an error wrapping uptime.ErrStop, whatever
+// else failed: the process must exit.
 func (s *Sink) Send(_ context.Context, c uptime.Cycle) error {
 	var firstErr error
 	keep := func(err error) {
@@ -98,9 +111,39 @@ func (s *Sink) Send(_ context.Context, c uptime.Cycle) error {
 			firstErr = err
 		}
 	}
-	for _, t := range c.Tasks {
+	var stop *lifetime.Verdict
+	verdicts := s.judge.Judge(c)
+	for i, t := range c.Tasks {
 		tags := TaskTags(t.Task)
 		keep(s.client.Gauge(MetricTaskUptime, t.Uptime.Seconds(), tags, 1))
+		v := verdicts[i]
+		if v.Check {
+			keep(s.client.ServiceCheck(&statsd.ServiceCheck{
+				Name: CheckTaskLifetime, Status: statsd.ServiceCheckStatus(v.State),
+				Timestamp: c.At, Message: v.Message, Tags: tags,
+			}))
+		}
+		switch {
+		case v.Stop:
+			// One event, the stop, rather than a crossing event followed
+			// by it: the stop says the state and pages once.
+			stop = &verdicts[i]
+			keep(s.client.Event(&statsd.Event{
+				Title: v.EventTitle(), Text: v.StopText(s.judge.Policy.MaxLifetime),
+				Timestamp: c.At, AggregationKey: t.Task.ARN, AlertType: statsd.Error,
+				SourceTypeName: "ecs-uptime", Tags: tags,
+			}))
+		case v.Announce:
+			alert := statsd.Warning
+			if v.State == lifetime.Critical {
+				alert = statsd.Error
+			}
+			keep(s.client.Event(&statsd.Event{
+				Title: v.EventTitle(), Text: v.EventText(),
+				Timestamp: c.At, AggregationKey: t.Task.ARN, AlertType: alert,
+				SourceTypeName: "ecs-uptime", Tags: tags,
+			}))
+		}
 		if !s.containerMetrics {
 			continue
 		}
@@ -111,6 +154,14 @@ func (s *Sink) Send(_ context.Context, c uptime.Cycle) error {
 	}
 	keep(s.client.Flush())
 	keep(s.errs.take())
+	if stop != nil {
+		err := fmt.Errorf("task %s reached the max lifetime %s after %s: %w",
+			stop.Task.Task.ARN, lifetime.Age(s.judge.Policy.MaxLifetime), lifetime.Age(stop.Task.Uptime), uptime.ErrStop)
+		if firstErr != nil {
+			err = fmt.Errorf("%w (and send to dogstatsd: %v)", err, firstErr)
+		}
+		return err
+	}
 	if firstErr != nil {
 		return fmt.Errorf("send to dogstatsd: %w", firstErr)
 	}

@@ -2,6 +2,7 @@ package dogstatsd
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"ecs-uptime/uptime"
 	"ecs-uptime/uptime/dogstatsd/receiver"
+	"ecs-uptime/uptime/lifetime"
 )
 
 func cycle() uptime.Cycle {
@@ -157,5 +159,109 @@ func TestSinkReportsAnAgentThatIsAway(t *testing.T) {
 func TestNewRejectsBadAddress(t *testing.T) {
 	if _, err := New(Options{Addr: "no-port-here-and-no-such-host.invalid:notaport"}); err == nil {
 		t.Fatal("New accepted a malformed address")
+	}
+}
+
+func TestSinkLifetimeOverRealSockets(t *testing.T) {
+	for transport, agent := range listeners(t) {
+		t.Run(transport, func(t *testing.T) {
+			sink, err := New(Options{Addr: agent.Addr(), Lifetime: lifetime.Policy{Warning: 20 * time.Hour, Critical: 24 * time.Hour}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sink.Close()
+			c := cycle()
+			arn := c.Tasks[0].Task.ARN
+			// Three cycles past CRITICAL: a gauge and a service check each
+			// time, one event for the crossing.
+			var got []receiver.Packet
+			for i := range 3 {
+				if err := sink.Send(context.Background(), c); err != nil {
+					t.Fatalf("Send %d: %v", i, err)
+				}
+				want := 2 // gauge and service check
+				if i == 0 {
+					want = 3 // and the event
+				}
+				ps, errs := agent.Wait(want, 2*time.Second)
+				if len(errs) > 0 {
+					t.Fatalf("receiver errors: %v", errs)
+				}
+				got = append(got, ps...)
+			}
+			if more, _ := agent.Wait(1, 200*time.Millisecond); len(more) > 0 {
+				got = append(got, more...)
+			}
+			var checks, events []receiver.Packet
+			for _, p := range got {
+				switch p.Kind {
+				case receiver.ServiceCheck:
+					checks = append(checks, p)
+				case receiver.Event:
+					events = append(events, p)
+				}
+			}
+			if len(checks) != 3 || len(events) != 1 {
+				t.Fatalf("got %d service checks and %d events, want 3 and 1:\n%v", len(checks), len(events), got)
+			}
+			for _, sc := range checks {
+				if sc.Name != CheckTaskLifetime || sc.Status != 2 || sc.Text != "task db-migrate:42 (…/5c2f) has run 26h, over 24h" {
+					t.Errorf("service check %q: want ecs.task.lifetime CRITICAL with the message", sc.Raw)
+				}
+				if v, _ := sc.Tag(TagTaskARN); v != arn {
+					t.Errorf("service check tags %q lack the task ARN", sc.Tags)
+				}
+			}
+			e := events[0]
+			if e.Name != "ECS task db-migrate:42 (…/5c2f) running for 26h" || e.Fields["k"] != arn || e.Fields["t"] != "error" {
+				t.Errorf("event %q: want the title, aggregation key = task ARN, alert type error", e.Raw)
+			}
+			if !strings.Contains(e.Raw, `over 24h\ntask_arn: `) || !strings.Contains(e.Text, "over 24h\ntask_arn: "+arn) {
+				t.Errorf("event text newlines: raw %q, text %q; want \\n on the wire and a newline once parsed", e.Raw, e.Text)
+			}
+			if v, _ := e.Tag(TagTaskFamily); v != "db-migrate" {
+				t.Errorf("event tags %q lack the task's tags", e.Tags)
+			}
+		})
+	}
+}
+
+func TestSinkStopsAtMaxLifetime(t *testing.T) {
+	agent := listeners(t)["udp"]
+	sink, err := New(Options{Addr: agent.Addr(), Lifetime: lifetime.Policy{Critical: 24 * time.Hour, MaxLifetime: 24 * time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	err = sink.Send(context.Background(), cycle())
+	if !errors.Is(err, uptime.ErrStop) {
+		t.Fatalf("Send = %v, want an error wrapping uptime.ErrStop", err)
+	}
+	// Send flushed before returning: the stop event is on its way already.
+	got, _ := agent.Wait(3, 2*time.Second)
+	var events []receiver.Packet
+	for _, p := range got {
+		if p.Kind == receiver.Event {
+			events = append(events, p)
+		}
+	}
+	if len(events) != 1 || !strings.HasPrefix(events[0].Text, "stopping: max lifetime 24h reached\n") {
+		t.Fatalf("events %v, want one stop event", events)
+	}
+}
+
+func TestSinkSendsNoCheckWithThresholdsOff(t *testing.T) {
+	agent := listeners(t)["udp"]
+	sink, err := New(Options{Addr: agent.Addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	if err := sink.Send(context.Background(), cycle()); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := agent.Wait(2, 300*time.Millisecond)
+	if len(got) != 1 || got[0].Kind != receiver.Metric {
+		t.Errorf("got %v, want the gauge only", got)
 	}
 }

@@ -1,0 +1,205 @@
+// Package lifetime turns a task's uptime into the ecs.task.lifetime
+// verdict of DESIGN.md: a state (OK, WARNING, CRITICAL) against the
+// configured thresholds, the message a human reads on a phone, whether the
+// state is a new crossing worth one event, and whether the task has reached
+// its maximum lifetime.
+//
+// It knows nothing about DogStatsD (see uptime/dogstatsd, which sends the
+// verdicts) and keeps no clock: uptimes come from the uptime.Tracker.
+package lifetime
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"ecs-uptime/uptime"
+)
+
+// State is a service-check status, numbered as DogStatsD numbers them.
+type State int
+
+// States.
+const (
+	OK       State = 0
+	Warning  State = 1
+	Critical State = 2
+)
+
+func (s State) String() string {
+	switch s {
+	case OK:
+		return "OK"
+	case Warning:
+		return "WARNING"
+	case Critical:
+		return "CRITICAL"
+	}
+	return fmt.Sprintf("State(%d)", int(s))
+}
+
+// Policy holds the thresholds; a zero duration turns that threshold off.
+type Policy struct {
+	Warning     time.Duration // ECS_UPTIME_WARNING
+	Critical    time.Duration // ECS_UPTIME_CRITICAL
+	MaxLifetime time.Duration // ECS_UPTIME_MAX_LIFETIME (own task, ecs mode)
+}
+
+// Checks reports whether the service check is sent at all: only when at
+// least one threshold is set.
+func (p Policy) Checks() bool { return p.Warning > 0 || p.Critical > 0 }
+
+// State returns the state of a task of that uptime. A threshold is reached
+// at exactly its value.
+func (p Policy) State(up time.Duration) State {
+	switch {
+	case p.Critical > 0 && up >= p.Critical:
+		return Critical
+	case p.Warning > 0 && up >= p.Warning:
+		return Warning
+	}
+	return OK
+}
+
+// Verdict is what one task's uptime amounts to in one cycle.
+type Verdict struct {
+	Task    uptime.TaskUptime
+	Check   bool   // send the service check (a threshold is set)
+	State   State  // the service-check status
+	Message string // the service-check message
+	// Announce is set when the state is a crossing not announced yet
+	// (OK→WARNING, →CRITICAL, or a non-OK state first seen since start):
+	// send one event with EventTitle and EventText.
+	Announce bool
+	// Stop is set when the task reached the maximum lifetime: send the
+	// stop event (EventTitle, StopText) and end the process.
+	Stop bool
+}
+
+// Judge applies a Policy cycle after cycle and remembers, per task ARN,
+// the last state it announced, so that each crossing gives one event. It
+// starts with no memory: a restarted sidecar announces a non-OK state once.
+// A Judge is not safe for concurrent use; the sink that owns it calls it
+// once per cycle.
+type Judge struct {
+	Policy    Policy
+	announced map[string]State
+}
+
+// NewJudge returns a Judge for p.
+func NewJudge(p Policy) *Judge { return &Judge{Policy: p, announced: map[string]State{}} }
+
+// Judge returns the verdicts of one cycle, one per task, in the cycle's
+// order, and forgets the tasks the cycle no longer lists.
+func (j *Judge) Judge(c uptime.Cycle) []Verdict {
+	out := make([]Verdict, 0, len(c.Tasks))
+	seen := make(map[string]bool, len(c.Tasks))
+	for _, t := range c.Tasks {
+		seen[t.Task.ARN] = true
+		st := j.Policy.State(t.Uptime)
+		v := Verdict{Task: t, Check: j.Policy.Checks(), State: st, Message: j.message(t, st)}
+		if prev := j.announced[t.Task.ARN]; st > prev {
+			v.Announce = true
+		}
+		j.announced[t.Task.ARN] = max(st, j.announced[t.Task.ARN])
+		v.Stop = j.Policy.MaxLifetime > 0 && t.Uptime >= j.Policy.MaxLifetime
+		out = append(out, v)
+	}
+	for arn := range j.announced {
+		if !seen[arn] {
+			delete(j.announced, arn)
+		}
+	}
+	return out
+}
+
+func (j *Judge) message(t uptime.TaskUptime, st State) string {
+	switch st {
+	case Critical:
+		return fmt.Sprintf("task %s has run %s, over %s", Name(t.Task), Age(t.Uptime), Age(j.Policy.Critical))
+	case Warning:
+		return fmt.Sprintf("task %s has run %s, over %s", Name(t.Task), Age(t.Uptime), Age(j.Policy.Warning))
+	}
+	// OK names the next threshold the task will cross.
+	limit := j.Policy.Warning
+	if limit == 0 {
+		limit = j.Policy.Critical
+	}
+	if limit == 0 {
+		return fmt.Sprintf("task %s has run %s", Name(t.Task), Age(t.Uptime))
+	}
+	return fmt.Sprintf("task %s has run %s, under %s", Name(t.Task), Age(t.Uptime), Age(limit))
+}
+
+// EventTitle is the title of the events about v's task:
+// "ECS task db-migrate:42 running for 26h03m".
+func (v Verdict) EventTitle() string {
+	return fmt.Sprintf("ECS task %s running for %s", Name(v.Task.Task), Age(v.Task.Uptime))
+}
+
+// EventText is the text of a crossing event: the state and message, then
+// the task's full ARN and cluster on lines of their own.
+func (v Verdict) EventText() string {
+	return v.State.String() + ": " + v.Message + "\n" + details(v.Task.Task)
+}
+
+// StopText is the text of the event sent when the maximum lifetime ends
+// the task.
+func (v Verdict) StopText(max time.Duration) string {
+	return fmt.Sprintf("stopping: max lifetime %s reached\ntask %s has run %s\n%s", Age(max), Name(v.Task.Task), Age(v.Task.Uptime), details(v.Task.Task))
+}
+
+func details(t uptime.Task) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "task_arn: %s", t.ARN)
+	if t.Cluster != "" {
+		fmt.Fprintf(&b, "\ncluster: %s", t.Cluster)
+	}
+	if t.Service != "" {
+		fmt.Fprintf(&b, "\nservice: %s", t.Service)
+	}
+	return b.String()
+}
+
+// Name is how messages name a task: "db-migrate:42 (…/5c2f0a1b…)", the
+// family and revision, then the start of the task ID so that two tasks of
+// one family can be told apart on a phone screen.
+func Name(t uptime.Task) string {
+	id := t.ARN[strings.LastIndexByte(t.ARN, '/')+1:]
+	short := id
+	if len(id) > 8 {
+		short = id[:8] + "…"
+	}
+	name := t.Family
+	if t.Revision != "" {
+		name += ":" + t.Revision
+	}
+	if name == "" {
+		return "…/" + short
+	}
+	return name + " (…/" + short + ")"
+}
+
+// Age formats a duration for people, to the minute past an hour:
+// "26h03m", "45m10s", "24h", "90s" stays "1m30s".
+func Age(d time.Duration) string {
+	switch {
+	case d < 0:
+		d = 0
+	case d >= time.Hour:
+		d = d.Truncate(time.Minute)
+		h, m := d/time.Hour, (d%time.Hour)/time.Minute
+		if m == 0 {
+			return fmt.Sprintf("%dh", h)
+		}
+		return fmt.Sprintf("%dh%02dm", h, m)
+	case d >= time.Minute:
+		d = d.Truncate(time.Second)
+		m, s := d/time.Minute, (d%time.Minute)/time.Second
+		if s == 0 {
+			return fmt.Sprintf("%dm", m)
+		}
+		return fmt.Sprintf("%dm%02ds", m, s)
+	}
+	return d.Truncate(time.Second).String()
+}

@@ -1,0 +1,138 @@
+package lifetime
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"ecs-uptime/uptime"
+)
+
+const arn = "arn:aws:ecs:eu-west-1:123456789012:task/prod/5c2f0b9e8d7a4e31a6f0c1d2e3b4a596"
+
+func at(up time.Duration) uptime.Cycle {
+	return uptime.Cycle{At: time.Now(), Tasks: []uptime.TaskUptime{{
+		Task: uptime.Task{ARN: arn, Family: "db-migrate", Revision: "42", Cluster: "prod"}, Uptime: up}}}
+}
+
+// step is one cycle: the task's uptime and what the verdict must be.
+type step struct {
+	up       time.Duration
+	check    bool
+	state    State
+	announce bool
+	stop     bool
+}
+
+func TestJudgeTransitions(t *testing.T) {
+	h := time.Hour
+	tests := []struct {
+		name   string
+		policy Policy
+		steps  []step
+	}{
+		{"OK to WARNING to CRITICAL, one event per crossing", Policy{Warning: 20 * h, Critical: 24 * h}, []step{
+			{up: h, check: true, state: OK},
+			{up: 20*h - time.Second, check: true, state: OK},
+			{up: 20 * h, check: true, state: Warning, announce: true},
+			{up: 21 * h, check: true, state: Warning},
+			{up: 24 * h, check: true, state: Critical, announce: true},
+			{up: 26 * h, check: true, state: Critical},
+			{up: 27 * h, check: true, state: Critical},
+		}},
+		{"default: critical only", Policy{Critical: 24 * h}, []step{
+			{up: 23 * h, check: true, state: OK},
+			{up: 25 * h, check: true, state: Critical, announce: true},
+			{up: 25*h + time.Second, check: true, state: Critical},
+		}},
+		{"warning only (critical 0)", Policy{Warning: 20 * h}, []step{
+			{up: 30 * h, check: true, state: Warning, announce: true},
+			{up: 31 * h, check: true, state: Warning},
+		}},
+		{"thresholds off: no check, no event", Policy{}, []step{
+			{up: 100 * h, state: OK},
+			{up: 200 * h, state: OK},
+		}},
+		{"started past critical: announced once (restarted sidecar)", Policy{Warning: 20 * h, Critical: 24 * h}, []step{
+			{up: 26 * h, check: true, state: Critical, announce: true},
+			{up: 26*h + time.Second, check: true, state: Critical},
+		}},
+		{"max lifetime shorter than age at start acts on the first cycle", Policy{Critical: 24 * h, MaxLifetime: 2 * h}, []step{
+			{up: 26 * h, check: true, state: Critical, announce: true, stop: true},
+		}},
+		{"max lifetime reached at exactly its value", Policy{MaxLifetime: 24 * h}, []step{
+			{up: 24*h - time.Second, state: OK},
+			{up: 24 * h, state: OK, stop: true},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			j := NewJudge(tc.policy)
+			for i, s := range tc.steps {
+				vs := j.Judge(at(s.up))
+				if len(vs) != 1 {
+					t.Fatalf("step %d: %d verdicts, want 1", i, len(vs))
+				}
+				v := vs[0]
+				if v.Check != s.check || v.State != s.state || v.Announce != s.announce || v.Stop != s.stop {
+					t.Errorf("step %d (%s): check %v state %v announce %v stop %v, want %v %v %v %v",
+						i, s.up, v.Check, v.State, v.Announce, v.Stop, s.check, s.state, s.announce, s.stop)
+				}
+			}
+		})
+	}
+}
+
+// A task that leaves and comes back (same ARN) is announced again; a
+// second task is judged on its own.
+func TestJudgeForgetsTasksThatLeave(t *testing.T) {
+	j := NewJudge(Policy{Critical: 24 * time.Hour})
+	if !j.Judge(at(25 * time.Hour))[0].Announce {
+		t.Fatal("first CRITICAL not announced")
+	}
+	j.Judge(uptime.Cycle{})
+	if !j.Judge(at(25 * time.Hour))[0].Announce {
+		t.Error("CRITICAL of a task seen again after it left not announced")
+	}
+	other := at(30 * time.Hour)
+	other.Tasks[0].Task.ARN += "x"
+	two := uptime.Cycle{Tasks: append(at(25*time.Hour).Tasks, other.Tasks...)}
+	vs := j.Judge(two)
+	if vs[0].Announce || !vs[1].Announce {
+		t.Errorf("announce = %v, %v; want false for the known task, true for the new one", vs[0].Announce, vs[1].Announce)
+	}
+}
+
+func TestMessages(t *testing.T) {
+	j := NewJudge(Policy{Warning: 20 * time.Hour, Critical: 24 * time.Hour, MaxLifetime: 24 * time.Hour})
+	v := j.Judge(at(26*time.Hour + 3*time.Minute + 59*time.Second))[0]
+	for _, c := range []struct{ name, got, want string }{
+		{"message", v.Message, "task db-migrate:42 (…/5c2f0b9e…) has run 26h03m, over 24h"},
+		{"title", v.EventTitle(), "ECS task db-migrate:42 (…/5c2f0b9e…) running for 26h03m"},
+		{"text", v.EventText(), "CRITICAL: task db-migrate:42 (…/5c2f0b9e…) has run 26h03m, over 24h\ntask_arn: " + arn + "\ncluster: prod"},
+		{"stop", v.StopText(24 * time.Hour), "stopping: max lifetime 24h reached\ntask db-migrate:42 (…/5c2f0b9e…) has run 26h03m\ntask_arn: " + arn + "\ncluster: prod"},
+		{"warning", j.Judge(at(21 * time.Hour))[0].Message, "task db-migrate:42 (…/5c2f0b9e…) has run 21h, over 20h"},
+		{"ok", j.Judge(at(90 * time.Minute))[0].Message, "task db-migrate:42 (…/5c2f0b9e…) has run 1h30m, under 20h"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s\n got %q\nwant %q", c.name, c.got, c.want)
+		}
+	}
+	if off := NewJudge(Policy{}).Judge(at(time.Hour))[0].Message; strings.Contains(off, "under") {
+		t.Errorf("message with no threshold %q names one", off)
+	}
+}
+
+func TestAge(t *testing.T) {
+	for _, c := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{-time.Second, "0s"}, {1500 * time.Millisecond, "1s"}, {90 * time.Second, "1m30s"}, {45 * time.Minute, "45m"},
+		{24 * time.Hour, "24h"}, {26*time.Hour + 3*time.Minute + 59*time.Second, "26h03m"}, {100 * time.Hour, "100h"},
+	} {
+		if got := Age(c.d); got != c.want {
+			t.Errorf("Age(%v) = %q, want %q", c.d, got, c.want)
+		}
+	}
+}
