@@ -9,8 +9,11 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/moby/moby/client"
+
 	"ecs-uptime/uptime"
 	"ecs-uptime/uptime/config"
+	"ecs-uptime/uptime/docker"
 	"ecs-uptime/uptime/dogstatsd"
 	"ecs-uptime/uptime/ecsmeta"
 	"ecs-uptime/uptime/health"
@@ -37,10 +40,11 @@ func run(ctx context.Context, environ map[string]string, stderr io.Writer) int {
 		return configFailure(stderr, err)
 	}
 	log := newLogger(&cfg, stderr)
-	src, err := newSource(ctx, &cfg)
+	src, err := newSource(ctx, &cfg, log)
 	if err != nil {
 		return configFailure(stderr, err)
 	}
+	defer src.close()
 	sink, err := dogstatsd.New(dogstatsd.Options{Addr: cfg.AgentAddr(), Tags: cfg.GlobalTags(), ContainerMetrics: cfg.ContainerMetrics,
 		Lifetime: lifetime.Policy{Warning: cfg.Warning, Critical: cfg.Critical, MaxLifetime: cfg.MaxLifetime}})
 	if err != nil {
@@ -90,30 +94,58 @@ func run(ctx context.Context, environ map[string]string, stderr io.Writer) int {
 // for the start-up log line.
 type source struct {
 	uptime.Source
-	name string
-	from string
+	name  string
+	from  string
+	close func() error
 }
 
+// probeTimeout bounds how long ECS_UPTIME_SOURCE=auto waits for a Docker
+// engine to answer before giving up.
+const probeTimeout = 2 * time.Second
+
 // newSource picks the source ECS_UPTIME_SOURCE names; auto picks ecs when
-// the metadata endpoint variable is set.
-func newSource(_ context.Context, cfg *config.Config) (source, error) {
-	name := cfg.Source
-	if name == config.SourceAuto {
-		if cfg.MetadataURI == "" {
-			return source{}, errors.New("ECS_UPTIME_SOURCE=auto found no source: ECS_CONTAINER_METADATA_URI_V4 is not set (run as a sidecar in an ECS task) and the docker source is not built in yet")
-		}
-		name = config.SourceECS
-	}
-	switch name {
+// the metadata endpoint variable is set, else docker when the engine answers.
+func newSource(ctx context.Context, cfg *config.Config, log *slog.Logger) (source, error) {
+	switch cfg.Source {
 	case config.SourceECS:
-		c, err := ecsmeta.New(cfg.MetadataURI)
+		return ecsSource(cfg)
+	case config.SourceDocker:
+		c, err := docker.NewClient(cfg.DockerHost)
 		if err != nil {
 			return source{}, err
 		}
-		return source{Source: c, name: name, from: c.URL()}, nil
-	default:
-		return source{}, fmt.Errorf("ECS_UPTIME_SOURCE=%q: this build has no %s source yet; want ecs", cfg.Source, name)
+		return dockerSource(c, log), nil
 	}
+	if cfg.MetadataURI != "" {
+		return ecsSource(cfg)
+	}
+	c, err := docker.NewClient(cfg.DockerHost)
+	if err != nil {
+		return source{}, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	if _, err := c.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		c.Close()
+		return source{}, fmt.Errorf("ECS_UPTIME_SOURCE=auto found no source: ECS_CONTAINER_METADATA_URI_V4 is not set (the ecs source runs as a sidecar in an ECS task) and no Docker engine answers at %s (%v); set ECS_UPTIME_SOURCE=ecs or docker, and DOCKER_HOST if the socket is elsewhere", c.DaemonHost(), err)
+	}
+	return dockerSource(c, log), nil
+}
+
+func ecsSource(cfg *config.Config) (source, error) {
+	c, err := ecsmeta.New(cfg.MetadataURI)
+	if err != nil {
+		return source{}, err
+	}
+	return source{Source: c, name: config.SourceECS, from: c.URL(), close: func() error { return nil }}, nil
+}
+
+func dockerSource(c *client.Client, log *slog.Logger) source {
+	s := docker.New(c, log)
+	return source{Source: s, name: config.SourceDocker, from: c.DaemonHost(), close: func() error {
+		s.Close()
+		return c.Close()
+	}}
 }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
