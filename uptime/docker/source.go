@@ -3,13 +3,14 @@
 // the agent puts on them. It is the source of the host daemon
 // (ECS_UPTIME_SOURCE=docker).
 //
-// The first read lists the labelled containers and inspects each once for
-// its start time. After that, the engine's event stream says which
-// containers started, restarted, died or went away, and each read costs one
-// list call plus one inspect per container an event named: the cost of a
-// cycle does not grow with the number of containers on the host. When the
-// stream breaks (the engine restarted), the next read re-inspects everything
-// and opens a new stream.
+// The first read lists the labelled containers and inspects each once. After
+// that, the engine's event stream says which containers started, restarted,
+// died or went away, and a read inspects only those: a quiet cycle makes no
+// engine API call at all, so its cost does not grow with the number of
+// containers on the host. Once a minute a read also lists the containers
+// (one call) to reconcile what the stream might have missed. When the stream
+// breaks (the engine stopped or restarted), the next read lists and inspects
+// everything again, and fails, sending nothing, while the engine is away.
 //
 // It only reads: it never starts, stops or changes a container.
 package docker
@@ -25,7 +26,7 @@ import (
 	"time"
 
 	"github.com/containerd/errdefs"
-	"github.com/moby/moby/api/types/container"
+	dockercontainer "github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/client"
 
@@ -41,6 +42,10 @@ const (
 	LabelVersion       = "com.amazonaws.ecs.task-definition-version"
 )
 
+// DefaultReconcile is how often a read lists the containers although the
+// event stream is healthy.
+const DefaultReconcile = time.Minute
+
 // Engine is the part of the Docker Engine API the source uses;
 // *client.Client implements it.
 type Engine interface {
@@ -50,38 +55,55 @@ type Engine interface {
 }
 
 // Source reads the ECS tasks of one Docker engine. Use New; call Close when
-// done, to end the event stream.
+// done, to end the event stream. Tasks is not meant for concurrent use (the
+// Runner calls it once per cycle); the stream runs beside it.
 type Source struct {
-	engine Engine
-	log    *slog.Logger
-	ctx    context.Context // bounds the event stream
-	stop   context.CancelFunc
+	engine    Engine
+	log       *slog.Logger
+	now       func() time.Time
+	reconcile time.Duration
+	ctx       context.Context // bounds the event stream
+	stop      context.CancelFunc
 
 	mu       sync.Mutex
-	watching bool                  // an event stream is open (or opening)
-	resync   bool                  // the stream (re)opened: inspect everything once
-	dirty    map[string]struct{}   // IDs an event named since their last inspect
-	known    map[string]inspection // ID → what the last inspect said
-	warned   map[string]struct{}   // IDs whose bad task ARN label was logged
+	watching bool                 // an event stream is open (or opening)
+	synced   bool                 // the state reflects a full list made while the stream was open
+	listedAt time.Time            // last list
+	dirty    map[string]struct{}  // IDs an event named since their last inspect
+	known    map[string]container // ID → what the last inspect said
+	warned   map[string]struct{}  // IDs whose bad task ARN label was logged
 }
 
-// inspection is what one inspect said about a container that does not
-// change while the container exists, plus its current start.
-type inspection struct {
-	runtimeName string
-	image       string
-	startedAt   time.Time // zero if it never started
+// container is what the last inspect said about a labelled container.
+type container struct {
+	taskARN, cluster, family, version string // the ECS agent's labels
+	name                              string // task-definition container name
+	runtimeName                       string
+	image                             string
+	running                           bool
+	startedAt                         time.Time // zero if it never started
 }
 
-// New returns a Source reading through engine, logging stream breaks to
-// log (slog.Default when nil).
-func New(engine Engine, log *slog.Logger) *Source {
+// Option configures a Source.
+type Option func(*Source)
+
+// WithReconcile sets how often a read lists the containers although the
+// event stream is healthy (DefaultReconcile by default).
+func WithReconcile(d time.Duration) Option { return func(s *Source) { s.reconcile = d } }
+
+// New returns a Source reading through engine, logging to log
+// (slog.Default when nil).
+func New(engine Engine, log *slog.Logger, opts ...Option) *Source {
 	if log == nil {
 		log = slog.Default()
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	return &Source{engine: engine, log: log, ctx: ctx, stop: stop,
-		dirty: map[string]struct{}{}, known: map[string]inspection{}, warned: map[string]struct{}{}}
+	s := &Source{engine: engine, log: log, now: time.Now, reconcile: DefaultReconcile, ctx: ctx, stop: stop,
+		dirty: map[string]struct{}{}, known: map[string]container{}, warned: map[string]struct{}{}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // NewClient returns a Docker Engine API client for host (a DOCKER_HOST
@@ -108,90 +130,106 @@ func (s *Source) Close() error {
 // labelled selects the containers the ECS agent started.
 func labelled() client.Filters { return make(client.Filters).Add("label", LabelTaskARN) }
 
-// Tasks lists the ECS tasks with at least one container on the engine,
+// Tasks returns the ECS tasks with at least one container on the engine,
 // running or not (an exited init container still marks its task's start).
 func (s *Source) Tasks(ctx context.Context) ([]uptime.Task, error) {
-	s.ensureWatching()
-	list, err := s.engine.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: labelled()})
-	if err != nil {
-		return nil, fmt.Errorf("list containers: %w", err)
+	s.mu.Lock()
+	if !s.watching && s.ctx.Err() == nil {
+		// Open the stream before listing, from now on: the engine replays
+		// what happens between now and the moment it is established, so
+		// nothing between here and the list is missed.
+		s.watching, s.synced = true, false
+		go s.watch(s.now())
 	}
-	listed := make(map[string]struct{}, len(list.Items))
-	for _, c := range list.Items {
-		listed[c.ID] = struct{}{}
-		if !s.needsInspect(c.ID) {
+	full := !s.synced
+	list := full || s.now().Sub(s.listedAt) >= s.reconcile
+	s.mu.Unlock()
+
+	var ids []string
+	if list {
+		res, err := s.engine.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: labelled()})
+		if err != nil {
+			return nil, fmt.Errorf("list containers: %w", err)
+		}
+		ids = make([]string, len(res.Items))
+		for i, c := range res.Items {
+			ids[i] = c.ID
+		}
+	}
+	if err := s.refresh(ctx, ids, list, full); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if list {
+		s.listedAt = s.now()
+		if full && s.watching {
+			s.synced = true
+		}
+	}
+	return s.group(), nil
+}
+
+// refresh inspects what needs it: every listed container on a full read,
+// the listed ones not known yet, and those an event named. With a list,
+// known containers it does not name are forgotten.
+func (s *Source) refresh(ctx context.Context, listed []string, list, full bool) error {
+	s.mu.Lock()
+	todo := map[string]struct{}{}
+	for id := range s.dirty {
+		todo[id] = struct{}{}
+	}
+	clear(s.dirty) // an event arriving from here on marks its container again
+	if list {
+		in := make(map[string]struct{}, len(listed))
+		for _, id := range listed {
+			in[id] = struct{}{}
+			if _, ok := s.known[id]; full || !ok {
+				todo[id] = struct{}{}
+			}
+		}
+		for id := range s.known {
+			if _, ok := in[id]; !ok {
+				delete(s.known, id)
+			}
+		}
+		for id := range s.warned {
+			if _, ok := in[id]; !ok {
+				delete(s.warned, id)
+			}
+		}
+	}
+	s.mu.Unlock()
+
+	for id := range todo {
+		got, err := s.engine.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+		if errdefs.IsNotFound(err) {
+			s.forget(id) // removed: its destroy event may not have come yet
 			continue
 		}
-		got, err := s.engine.ContainerInspect(ctx, c.ID, client.ContainerInspectOptions{})
-		if errdefs.IsNotFound(err) {
-			continue // removed since the list: the next list will not have it either
-		}
-		if err != nil {
-			s.markDirty(c.ID) // try again next read
-			return nil, fmt.Errorf("inspect container %s: %w", shortID(c.ID), err)
-		}
-		in, err := inspected(got.Container)
-		if err != nil {
-			return nil, fmt.Errorf("inspect container %s: %w", shortID(c.ID), err)
+		if err == nil {
+			var c container
+			if c, err = inspected(got.Container); err == nil {
+				s.mu.Lock()
+				s.known[id] = c
+				s.mu.Unlock()
+				continue
+			}
 		}
 		s.mu.Lock()
-		s.known[c.ID] = in
+		for x := range todo { // not done: try again next read
+			s.dirty[x] = struct{}{}
+		}
 		s.mu.Unlock()
+		return fmt.Errorf("inspect container %s: %w", shortID(id), err)
 	}
+	return nil
+}
+
+func (s *Source) forget(id string) {
 	s.mu.Lock()
-	s.resync = false
-	for id := range s.known {
-		if _, ok := listed[id]; !ok {
-			delete(s.known, id)
-		}
-	}
-	for id := range s.dirty {
-		if _, ok := listed[id]; !ok {
-			delete(s.dirty, id) // gone, or not listed yet: an unknown ID is inspected anyway
-		}
-	}
-	for id := range s.warned {
-		if _, ok := listed[id]; !ok {
-			delete(s.warned, id)
-		}
-	}
-	tasks := s.group(list.Items)
+	delete(s.known, id)
 	s.mu.Unlock()
-	return tasks, nil
-}
-
-// needsInspect reports whether the container's start time must be read
-// again, and clears its dirty mark: an event that arrives during the inspect
-// marks it again.
-func (s *Source) needsInspect(id string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, known := s.known[id]
-	_, dirty := s.dirty[id]
-	delete(s.dirty, id)
-	return s.resync || !known || dirty
-}
-
-func (s *Source) markDirty(id string) {
-	s.mu.Lock()
-	s.dirty[id] = struct{}{}
-	s.mu.Unlock()
-}
-
-// ensureWatching opens the event stream when none is open. The stream
-// starts at now (the engine replays what happened between now and the moment
-// the stream is established), so that nothing between here and the list that
-// follows is missed; the read that follows inspects every container once,
-// since events may have been missed while no stream was open.
-func (s *Source) ensureWatching() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.watching || s.ctx.Err() != nil {
-		return
-	}
-	s.watching, s.resync = true, true
-	since := time.Now()
-	go s.watch(since)
 }
 
 // watch follows the engine's container events until the stream breaks or
@@ -227,87 +265,81 @@ func (s *Source) watch(since time.Time) {
 
 func (s *Source) streamEnded(err error) {
 	s.mu.Lock()
-	s.watching = false
+	s.watching, s.synced = false, false
 	s.mu.Unlock()
 	if s.ctx.Err() == nil {
-		s.log.Debug("docker event stream ended; the next read re-inspects every container", slog.Any("error", err))
+		s.log.Debug("docker event stream ended; the next read lists and inspects every container again", slog.Any("error", err))
 	}
 }
 
 // inspected keeps what the source needs of an inspect answer.
-func inspected(c container.InspectResponse) (inspection, error) {
-	in := inspection{runtimeName: strings.TrimPrefix(c.Name, "/")}
+func inspected(c dockercontainer.InspectResponse) (container, error) {
+	out := container{runtimeName: strings.TrimPrefix(c.Name, "/")}
 	if c.Config != nil {
-		in.image = c.Config.Image
+		out.image = c.Config.Image
+		l := c.Config.Labels
+		out.taskARN, out.cluster, out.family, out.version, out.name =
+			l[LabelTaskARN], l[LabelCluster], l[LabelFamily], l[LabelVersion], l[LabelContainerName]
 	}
 	if c.State == nil {
-		return in, errors.New("State: missing in the engine's answer")
+		return out, errors.New("State: missing in the engine's answer")
 	}
+	out.running = c.State.Running && !c.State.Restarting // paused counts as running: the task still exists
 	if c.State.StartedAt != "" {
 		t, err := time.Parse(time.RFC3339Nano, c.State.StartedAt)
 		if err != nil {
-			return in, fmt.Errorf("State.StartedAt=%q: want an RFC 3339 time: %w", c.State.StartedAt, err)
+			return out, fmt.Errorf("State.StartedAt=%q: want an RFC 3339 time: %w", c.State.StartedAt, err)
 		}
 		if t.Year() > 1 { // the engine says 0001-01-01T00:00:00Z for never started
-			in.startedAt = t
+			out.startedAt = t
 		}
 	}
-	return in, nil
+	return out, nil
 }
 
-// group turns the listed containers into tasks by their task ARN label,
+// group turns the known containers into tasks by their task ARN label,
 // leaving out the containers the ECS agent adds (~internal~ecs…). A
 // container whose task ARN label is not an ECS task ARN is left out with a
 // warning, once: it was not started by the ECS agent. The caller holds s.mu.
-func (s *Source) group(list []container.Summary) []uptime.Task {
+func (s *Source) group() []uptime.Task {
 	byARN := map[string]*uptime.Task{}
-	var order []string
-	for _, c := range list {
-		name := c.Labels[LabelContainerName]
-		if uptime.AgentContainer("", name) {
+	for id, c := range s.known {
+		if uptime.AgentContainer("", c.name) {
 			continue
 		}
-		in, ok := s.known[c.ID]
+		t, ok := byARN[c.taskARN]
 		if !ok {
-			continue // removed between list and inspect
-		}
-		arn := c.Labels[LabelTaskARN]
-		t, ok := byARN[arn]
-		if !ok {
-			task, err := uptime.NewTask(arn, c.Labels[LabelCluster])
+			task, err := uptime.NewTask(c.taskARN, c.cluster)
 			if err != nil {
-				if _, done := s.warned[c.ID]; !done {
-					s.warned[c.ID] = struct{}{}
+				if _, done := s.warned[id]; !done {
+					s.warned[id] = struct{}{}
 					s.log.Warn("container has an ECS task label that is not a task ARN; left out",
-						slog.String("container_id", shortID(c.ID)), slog.String("label", LabelTaskARN), slog.Any("error", err))
+						slog.String("container_id", shortID(id)), slog.String("label", LabelTaskARN), slog.Any("error", err))
 				}
 				continue
 			}
-			task.Family = c.Labels[LabelFamily]
-			task.Revision = c.Labels[LabelVersion]
+			task.Family, task.Revision = c.family, c.version
 			t = &task
-			byARN[arn] = t
-			order = append(order, arn)
+			byARN[c.taskARN] = t
 		}
 		t.Containers = append(t.Containers, uptime.Container{
-			Name:        name,
-			RuntimeName: in.runtimeName,
-			ID:          c.ID,
-			Image:       in.image,
-			Running:     c.State == container.StateRunning || c.State == container.StatePaused,
-			StartedAt:   in.startedAt,
+			Name:        c.name,
+			RuntimeName: c.runtimeName,
+			ID:          id,
+			Image:       c.image,
+			Running:     c.running,
+			StartedAt:   c.startedAt,
 		})
 	}
-	sort.Strings(order)
-	tasks := make([]uptime.Task, 0, len(order))
-	for _, arn := range order {
-		t := byARN[arn]
+	tasks := make([]uptime.Task, 0, len(byARN))
+	for _, t := range byARN {
 		sort.Slice(t.Containers, func(i, j int) bool {
 			a, b := t.Containers[i], t.Containers[j]
 			return a.Name < b.Name || a.Name == b.Name && a.ID < b.ID
 		})
 		tasks = append(tasks, *t)
 	}
+	sort.Slice(tasks, func(i, j int) bool { return tasks[i].ARN < tasks[j].ARN })
 	return tasks
 }
 

@@ -221,8 +221,9 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 }
 
 // TestCycleCostDoesNotGrow checks the engine API calls per read: the first
-// read inspects each container once; later reads make one list call and
-// inspect only the containers an event named.
+// read lists and inspects each container once; a quiet read makes no call;
+// a read after an event inspects only the container it named; a new task's
+// container is found without a list.
 func TestCycleCostDoesNotGrow(t *testing.T) {
 	host := dockertest.Host(t)
 	arn := dockertest.TaskARN("eu-west-1", "123456789012", "ops")
@@ -246,8 +247,8 @@ func TestCycleCostDoesNotGrow(t *testing.T) {
 		read(t, s)
 	}
 	lists, inspects = n.reset()
-	if lists != 3 {
-		t.Errorf("3 quiet reads: %d list calls, want 3", lists)
+	if lists != 0 {
+		t.Errorf("3 quiet reads: %d list calls, want 0", lists)
 	}
 	for _, id := range ids {
 		if inspects[id] != 0 {
@@ -265,12 +266,45 @@ func TestCycleCostDoesNotGrow(t *testing.T) {
 		}
 		return false
 	})
-	_, inspects = n.reset()
-	if inspects[ids[0]] != 0 || inspects[ids[2]] != 0 {
-		t.Errorf("after restarting b: a inspected %d times, c %d times, want 0", inspects[ids[0]], inspects[ids[2]])
+	lists, inspects = n.reset()
+	if lists != 0 || inspects[ids[0]] != 0 || inspects[ids[2]] != 0 {
+		t.Errorf("after restarting b: %d lists, a inspected %d times, c %d times, want 0", lists, inspects[ids[0]], inspects[ids[2]])
 	}
 	if inspects[ids[1]] == 0 {
 		t.Errorf("after restarting b: b never inspected")
+	}
+
+	other := dockertest.TaskARN("eu-west-1", "123456789012", "ops")
+	newID := dockertest.Run(t, host, dockertest.Container{TaskARN: other, Cluster: "ops", Family: "g", Version: "2", Name: "late"})
+	waitFor(t, "a task started after the first read", func() bool { return len(only(read(t, s), other)[other].Containers) == 1 })
+	if lists, inspects = n.reset(); lists != 0 || inspects[newID] == 0 {
+		t.Errorf("new task: %d lists, %d inspects of its container, want 0 lists (the start event names it)", lists, inspects[newID])
+	}
+
+	dockertest.Docker(t, host, "rm", "-f", newID)
+	waitFor(t, "a removed task to go", func() bool { _, ok := only(read(t, s), other)[other]; return !ok })
+}
+
+// TestReconcileLists checks that a read lists the containers again once the
+// reconcile period has passed, and forgets what the list no longer has.
+func TestReconcileLists(t *testing.T) {
+	host := dockertest.Host(t)
+	arn := dockertest.TaskARN("eu-west-1", "123456789012", "ops")
+	dockertest.Run(t, host, dockertest.Container{TaskARN: arn, Cluster: "ops", Family: "f", Version: "1", Name: "a"})
+	n := &calls{inspects: map[string]int{}}
+	c, err := docker.NewClient(host, client.WithHTTPRequestHook(n.hook))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := docker.New(c, nil, docker.WithReconcile(0))
+	t.Cleanup(func() { s.Close(); c.Close() })
+	for range 3 {
+		if got := only(read(t, s), arn)[arn]; len(got.Containers) != 1 {
+			t.Fatalf("read: %+v, want the task with its container", got)
+		}
+	}
+	if lists, _ := n.reset(); lists != 3 {
+		t.Errorf("3 reads with reconcile 0: %d list calls, want 3", lists)
 	}
 }
 
@@ -288,12 +322,13 @@ func TestEngineRestart(t *testing.T) {
 	}
 
 	d.Stop()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	tasks, err := s.Tasks(ctx)
-	cancel()
-	if err == nil {
-		t.Fatalf("engine stopped: Tasks returned %d tasks and no error", len(tasks))
-	}
+	// The stream breaks as the engine goes; from then on reads fail.
+	waitFor(t, "reads to fail with the engine stopped", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err := s.Tasks(ctx)
+		return err != nil
+	})
 
 	d.Start()
 	if got := only(read(t, s), arn)[arn]; len(got.Containers) != 1 || !got.Containers[0].StartedAt.Equal(start) || !got.Containers[0].Running {

@@ -110,6 +110,17 @@ type Container struct {
 // c.TaskARN empty it starts an unlabelled container.
 func Run(t testing.TB, host string, c Container) string {
 	t.Helper()
+	id, err := RunErr(host, Image(t), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = DockerErr(host, "rm", "-f", id) })
+	return id
+}
+
+// RunErr is Run for other goroutines than the test's: it returns the error
+// and leaves the removal to the caller.
+func RunErr(host, image string, c Container) (string, error) {
 	args := []string{"run", "-d", "--network", "none"}
 	if c.TaskARN != "" {
 		args = append(args,
@@ -122,14 +133,16 @@ func Run(t testing.TB, host string, c Container) string {
 	for k, v := range c.Labels {
 		args = append(args, "--label", k+"="+v)
 	}
-	args = append(args, Image(t))
+	args = append(args, image)
 	if len(c.Command) == 0 {
 		c.Command = []string{"sleep", "3600"}
 	}
 	args = append(args, c.Command...)
-	id := Docker(t, host, args...)
-	t.Cleanup(func() { _, _ = DockerErr(host, "rm", "-f", id) })
-	return id
+	id, err := DockerErr(host, args...)
+	if err != nil {
+		return "", fmt.Errorf("docker run %s: %w", c.Name, err)
+	}
+	return id, nil
 }
 
 // StartedAt returns the container's State.StartedAt as the engine says it.
