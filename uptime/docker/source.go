@@ -204,7 +204,7 @@ func (s *Source) refresh(ctx context.Context, listed []string, list, full bool) 
 	for id := range todo {
 		got, err := s.engine.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 		if errdefs.IsNotFound(err) {
-			s.forget(id) // removed: its destroy event may not have come yet
+			s.forget(id) // removed since it was listed or an event named it
 			continue
 		}
 		if err == nil {
@@ -248,13 +248,13 @@ func (s *Source) watch(since time.Time) {
 				s.streamEnded(nil)
 				return
 			}
+			// Every event, destroy included, only marks the container: the
+			// next read inspects it, and an inspect that finds it gone
+			// forgets it. Deleting it here instead would race with an
+			// inspect already under way, whose stale "running" answer
+			// could land after the destroy and outlive the container.
 			s.mu.Lock()
-			if m.Action == events.ActionDestroy {
-				delete(s.known, m.Actor.ID)
-				delete(s.dirty, m.Actor.ID)
-			} else {
-				s.dirty[m.Actor.ID] = struct{}{}
-			}
+			s.dirty[m.Actor.ID] = struct{}{}
 			s.mu.Unlock()
 		case err := <-res.Err:
 			s.streamEnded(err)
