@@ -217,20 +217,34 @@ func TestAutoSource(t *testing.T) {
 		t.Errorf("auto with an engine: exit %d, logs:\n%s\nwant the docker source and exit 0", code, p.stderr)
 	}
 
-	none := start(t, "DOCKER_HOST=unix://"+t.TempDir()+"/no.sock", "DD_DOGSTATSD_URL=udp://"+agent.Addr())
-	select {
-	case err := <-none.done:
-		none.done <- err // for the cleanup
-	case <-time.After(10 * time.Second):
-		t.Fatal("auto with nothing to read did not exit")
-	}
-	if code := none.cmd.ProcessState.ExitCode(); code != exitConfig {
-		t.Errorf("auto with nothing to read: exit %d, want %d", code, exitConfig)
-	}
-	msg := none.stderr.String()
-	for _, want := range []string{"ECS_UPTIME_SOURCE=auto", "ECS_CONTAINER_METADATA_URI_V4", "DOCKER_HOST"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("auto with nothing to read: message lacks %q:\n%s", want, msg)
-		}
+	for _, tc := range []struct {
+		name string
+		env  []string
+		want []string // in the message
+	}{
+		{"nothing to read", []string{"DOCKER_HOST=unix://" + t.TempDir() + "/no.sock"},
+			[]string{"ECS_UPTIME_SOURCE=auto", "ECS_CONTAINER_METADATA_URI_V4", "DOCKER_HOST"}},
+		// The daemon must never stop tasks it does not own, however docker was chosen.
+		{"max lifetime when docker is picked", []string{"DOCKER_HOST=" + host, "ECS_UPTIME_MAX_LIFETIME=1s"},
+			[]string{"ECS_UPTIME_MAX_LIFETIME=1s", "ECS_UPTIME_SOURCE=auto", "docker"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := start(t, append(tc.env, "DD_DOGSTATSD_URL=udp://"+agent.Addr())...)
+			select {
+			case err := <-p.done:
+				p.done <- err // for the cleanup
+			case <-time.After(10 * time.Second):
+				t.Fatal("did not exit")
+			}
+			if code := p.cmd.ProcessState.ExitCode(); code != exitConfig {
+				t.Errorf("exit %d, want %d", code, exitConfig)
+			}
+			msg := p.stderr.String()
+			for _, want := range tc.want {
+				if !strings.Contains(msg, want) {
+					t.Errorf("message lacks %q:\n%s", want, msg)
+				}
+			}
+		})
 	}
 }

@@ -129,6 +129,11 @@ func newSource(ctx context.Context, cfg *config.Config, log *slog.Logger) (sourc
 		c.Close()
 		return source{}, fmt.Errorf("ECS_UPTIME_SOURCE=auto found no source: ECS_CONTAINER_METADATA_URI_V4 is not set (the ecs source runs as a sidecar in an ECS task) and no Docker engine answers at %s (%v); set ECS_UPTIME_SOURCE=ecs or docker, and DOCKER_HOST if the socket is elsewhere", c.DaemonHost(), err)
 	}
+	if cfg.MaxLifetime > 0 {
+		// config refuses this pair when docker is named; auto only finds out here.
+		c.Close()
+		return source{}, fmt.Errorf("ECS_UPTIME_MAX_LIFETIME=%s: want it unset when ECS_UPTIME_SOURCE=auto picks docker (ECS_CONTAINER_METADATA_URI_V4 is not set): the host daemon never stops tasks it does not own", cfg.MaxLifetime)
+	}
 	return dockerSource(c, log), nil
 }
 
