@@ -105,11 +105,14 @@ func (v *View) Print(at time.Time, packets []receiver.Packet) {
 			}
 		}
 		sort.Strings(tags)
-		prefix := "tags: "
-		if len(tags) < len(p.Tags) {
-			prefix = "tags: the task's, and "
+		switch {
+		case len(tags) == 0:
+			fmt.Fprintf(v.Out, "          tags: the task's\n")
+		case len(tags) < len(p.Tags):
+			fmt.Fprintf(v.Out, "          tags: the task's, and %s\n", strings.Join(tags, "\n                "))
+		default:
+			fmt.Fprintf(v.Out, "          tags: %s\n", strings.Join(tags, "\n                "))
 		}
-		fmt.Fprintf(v.Out, "          %s%s\n", prefix, strings.Join(tags, "\n                "))
 		if p.Name == "ecs.task.uptime" && v.taskTags == nil {
 			v.taskTags = map[string]bool{}
 			for _, t := range p.Tags {
