@@ -120,7 +120,7 @@ func (s *Sink) Send(_ context.Context, c uptime.Cycle) error {
 		if v.Check {
 			keep(s.client.ServiceCheck(&statsd.ServiceCheck{
 				Name: CheckTaskLifetime, Status: statsd.ServiceCheckStatus(v.State),
-				Timestamp: c.At, Message: v.Message, Tags: tags,
+				Timestamp: c.At, Message: oneField(v.Message), Tags: tags,
 			}))
 		}
 		switch {
@@ -129,8 +129,8 @@ func (s *Sink) Send(_ context.Context, c uptime.Cycle) error {
 			// by it: the stop says the state and pages once.
 			stop = &verdicts[i]
 			keep(s.client.Event(&statsd.Event{
-				Title: v.EventTitle(), Text: v.StopText(s.judge.Policy.MaxLifetime),
-				Timestamp: c.At, AggregationKey: t.Task.ARN, AlertType: statsd.Error,
+				Title: oneField(v.EventTitle()), Text: v.StopText(s.judge.Policy.MaxLifetime),
+				Timestamp: c.At, AggregationKey: Sanitize(t.Task.ARN), AlertType: statsd.Error,
 				SourceTypeName: "ecs-uptime", Tags: tags,
 			}))
 		case v.Announce:
@@ -139,8 +139,8 @@ func (s *Sink) Send(_ context.Context, c uptime.Cycle) error {
 				alert = statsd.Error
 			}
 			keep(s.client.Event(&statsd.Event{
-				Title: v.EventTitle(), Text: v.EventText(),
-				Timestamp: c.At, AggregationKey: t.Task.ARN, AlertType: alert,
+				Title: oneField(v.EventTitle()), Text: v.EventText(),
+				Timestamp: c.At, AggregationKey: Sanitize(t.Task.ARN), AlertType: alert,
 				SourceTypeName: "ecs-uptime", Tags: tags,
 			}))
 		}
@@ -166,6 +166,21 @@ func (s *Sink) Send(_ context.Context, c uptime.Cycle) error {
 		return fmt.Errorf("send to dogstatsd: %w", firstErr)
 	}
 	return nil
+}
+
+// oneField makes a text that datadog-go writes as is safe in its field:
+// the task family and ARN in event titles and service-check messages come
+// from outside, and a line break there would end the line (a forged metric
+// can follow), while a '|' in a service-check message starts a field the
+// Agent reads (a "|#…" there replaces the tags). Event texts need none of
+// this: their length is sent and datadog-go escapes their line breaks.
+func oneField(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '|' || r == '\n' || r == '\r' {
+			return '_'
+		}
+		return r
+	}, s)
 }
 
 // Close flushes what is buffered and closes the connection.
