@@ -28,6 +28,7 @@ Commands:
   demo      run against an embedded task and DogStatsD listener; no AWS needed
   healthcheck
             exit 0 when this container's sidecar had a recent good cycle (ECS healthCheck)
+  inject    add the sidecar to a task definition (describe output or register input)
   version   print the version
 
 Configuration comes from the environment (ECS_UPTIME_*, DD_*): see README.md.
@@ -52,6 +53,8 @@ func dispatch(ctx context.Context, args []string, environ map[string]string, std
 		return demoCommand(ctx, args, environ, stdout, stderr)
 	case "healthcheck":
 		return healthcheckCommand(ctx, args, environ, stdout, stderr)
+	case "inject":
+		return injectCommand(args, os.Stdin, stdout, stderr)
 	case "version":
 		return versionCommand(args, stdout, stderr)
 	case "-h", "-help", "--help", "help":

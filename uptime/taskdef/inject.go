@@ -19,6 +19,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"ecs-uptime/uptime/config"
 )
@@ -34,7 +35,7 @@ const SocketVolume = "dd-sockets"
 // register-task-definition does not take: AWS sets them.
 var ReadOnlyFields = []string{
 	"taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities",
-	"registeredAt", "registeredBy", "deregisteredAt",
+	"registeredAt", "registeredBy", "deregisteredAt", "deleteRequestedAt",
 }
 
 // Sidecar says what the ecs-uptime container must look like.
@@ -386,4 +387,17 @@ func mountSocket(td, side *object, vars []Var) error {
 		side.set("mountPoints", raw)
 	}
 	return nil
+}
+
+// Duration writes d the way people write it in a task definition: "24h",
+// "1h30m", "90s" becomes "1m30s"; 0 is "0".
+func Duration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

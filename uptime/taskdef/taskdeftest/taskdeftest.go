@@ -24,6 +24,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"ecs-uptime/uptime/config"
 	"ecs-uptime/uptime/dogstatsd"
@@ -134,8 +135,8 @@ func compare(at string, orig, back any, problems *[]string) {
 			}
 			bv, ok := b[k]
 			if !ok {
-				if o[k] == nil {
-					continue // null: the same as absent
+				if o[k] == nil || zero(k, o[k]) {
+					continue // null: the same as absent; zero: see zero
 				}
 				*problems = append(*problems, fmt.Sprintf("%s: not a field of AWS's ECS model under that exact name (the SDK would not send it)", p))
 				continue
@@ -219,6 +220,14 @@ func lowerFirst(s string) string {
 		return s
 	}
 	return strings.ToLower(s[:1]) + s[1:]
+}
+
+// zero reports a 0 under a lowerCamel key: describe-task-definition output
+// writes "cpu": 0 for containers, and the SDK leaves unboxed zero integers
+// out of its request, as the API reads them the same.
+func zero(key string, v any) bool {
+	n, ok := v.(json.Number)
+	return ok && n.String() == "0" && key != "" && key[0] >= 'a' && key[0] <= 'z'
 }
 
 // rules are ECS's registration rules that the API model does not carry.
@@ -412,4 +421,20 @@ func CheckECSUptime(doc []byte) (int, error) {
 		return n, errors.New(strings.Join(problems, "\n"))
 	}
 	return n, nil
+}
+
+// ModelFields returns the JSON names of the fields of AWS's
+// RegisterTaskDefinitionInput and of its TaskDefinition (what
+// describe-task-definition returns), as the SDK's types name them.
+func ModelFields() (register, describe []string) {
+	names := func(t reflect.Type) []string {
+		var out []string
+		for i := range t.NumField() {
+			if f := t.Field(i); f.IsExported() {
+				out = append(out, lowerFirst(f.Name))
+			}
+		}
+		return out
+	}
+	return names(reflect.TypeFor[ecs.RegisterTaskDefinitionInput]()), names(reflect.TypeFor[types.TaskDefinition]())
 }

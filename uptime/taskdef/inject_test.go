@@ -1,0 +1,339 @@
+package taskdef
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"ecs-uptime/uptime/taskdef/taskdeftest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+const testImage = "111122223333.dkr.ecr.us-east-1.amazonaws.com/ecs-uptime:1.0.0"
+
+func sidecarEnv(extra ...Var) []Var {
+	return append([]Var{
+		{"ECS_UPTIME_SOURCE", "ecs"},
+		{"ECS_UPTIME_INTERVAL", "15s"},
+		{"ECS_UPTIME_WARNING", "20h"},
+		{"ECS_UPTIME_CRITICAL", "24h"},
+		{"ECS_UPTIME_MAX_LIFETIME", ""},
+	}, extra...)
+}
+
+// Inject turns realistic task definitions into register-ready ones that
+// AWS's model accepts, the same bytes as the golden file, and running it
+// again on its own output changes nothing.
+func TestInjectGolden(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		sidecar Sidecar
+	}{
+		{"describe-firelens", "describe-firelens.json", Sidecar{Image: testImage, Env: sidecarEnv()}},
+		{"describe-firelens-max-lifetime", "describe-firelens.json", Sidecar{Image: testImage, Essential: true,
+			Env: []Var{{"ECS_UPTIME_SOURCE", "ecs"}, {"ECS_UPTIME_INTERVAL", "15s"}, {"ECS_UPTIME_CRITICAL", "2h"}, {"ECS_UPTIME_MAX_LIFETIME", "6h"}}}},
+		{"register-ec2-socket", "register-ec2.json", Sidecar{Name: "uptime", Image: testImage,
+			Env: sidecarEnv(Var{"DD_DOGSTATSD_URL", "unix:///var/run/datadog/dsd.socket"})}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in, err := os.ReadFile(filepath.Join("testdata", tc.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := Inject(in, tc.sidecar)
+			if err != nil {
+				t.Fatalf("Inject: %v", err)
+			}
+			if !res.Added {
+				t.Error("Added = false for a task definition without the sidecar")
+			}
+			golden := filepath.Join("testdata", tc.name+".golden.json")
+			if *update {
+				if err := os.WriteFile(golden, res.JSON, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to write it)", err)
+			}
+			if !bytes.Equal(res.JSON, want) {
+				t.Errorf("output differs from %s (go test -update rewrites it):\n%s", golden, res.JSON)
+			}
+			if err := taskdeftest.Validate(res.JSON); err != nil {
+				t.Errorf("AWS's model refuses the output:\n%v", err)
+			}
+			if n, err := taskdeftest.CheckECSUptime(res.JSON); err != nil || n != 1 {
+				t.Errorf("CheckECSUptime: %d containers, %v; want 1, no error", n, err)
+			}
+			out := res.JSON
+			for round := 2; round <= 3; round++ {
+				again, err := Inject(out, tc.sidecar)
+				if err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+				if again.Added {
+					t.Errorf("round %d added a second sidecar", round)
+				}
+				if !bytes.Equal(again.JSON, out) {
+					t.Fatalf("round %d changed the output:\n%s\nwas:\n%s", round, again.JSON, out)
+				}
+				out = again.JSON
+			}
+		})
+	}
+}
+
+// Every field but the read-only ones is kept with its value and in its
+// place, even fields this package has never heard of.
+func TestInjectKeepsEveryField(t *testing.T) {
+	in, err := os.ReadFile("testdata/describe-firelens.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A field AWS might add tomorrow, at the top and inside a container.
+	in = bytes.Replace(in, []byte(`"family": "orders-api",`), []byte(`"family": "orders-api", "futureField": {"b": [1, 2.50, "x<y>&z"], "a": null},`), 1)
+	in = bytes.Replace(in, []byte(`"stopTimeout": 60,`), []byte(`"stopTimeout": 60, "futureContainerField": 1e3,`), 1)
+	res, err := Inject(in, Sidecar{Image: testImage, Env: sidecarEnv()})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var describe struct {
+		TaskDefinition map[string]any
+		Tags           []any
+	}
+	decode(t, in, &describe)
+	want := describe.TaskDefinition
+	for _, k := range ReadOnlyFields {
+		delete(want, k)
+	}
+	want["tags"] = describe.Tags
+
+	var got map[string]any
+	decode(t, res.JSON, &got)
+	containers := got["containerDefinitions"].([]any)
+	last := containers[len(containers)-1].(map[string]any)
+	if last["name"] != DefaultName {
+		t.Fatalf("last container is %v, want the sidecar", last["name"])
+	}
+	got["containerDefinitions"] = containers[:len(containers)-1]
+	if !reflect.DeepEqual(got, want) {
+		g, _ := json.MarshalIndent(got, "", " ")
+		w, _ := json.MarshalIndent(want, "", " ")
+		t.Errorf("fields changed:\ngot  %s\nwant %s", g, w)
+	}
+	// Values as written: numbers not reformatted, no HTML escaping.
+	out := compact(t, res.JSON)
+	for _, s := range []string{`"futureField":{"b":[1,2.50,"x<y>&z"],"a":null}`, `"futureContainerField":1e3`, `2>&1 | tee /scratch/out.log && echo done`} {
+		if !bytes.Contains(out, []byte(s)) {
+			t.Errorf("output lacks %s as written", s)
+		}
+	}
+
+	// Key order: the input's, less the read-only fields, tags last.
+	var wantOrder []string
+	for _, k := range keys(t, in, "taskDefinition") {
+		if !slices.Contains(ReadOnlyFields, k) {
+			wantOrder = append(wantOrder, k)
+		}
+	}
+	wantOrder = append(wantOrder, "tags")
+	if got := keys(t, res.JSON, ""); !slices.Equal(got, wantOrder) {
+		t.Errorf("key order %v, want %v", got, wantOrder)
+	}
+}
+
+// The sidecar's log configuration is the first logging container's; an
+// awslogs configuration without a stream prefix gets one (Fargate needs it).
+func TestInjectLogConfiguration(t *testing.T) {
+	tests := []struct {
+		name string
+		logs []string // logConfiguration of each app container ("" for none)
+		want string
+	}{
+		{"first container that logs", []string{``, `{"logDriver":"json-file","options":{"max-size":"1m"}}`, `{"logDriver":"syslog"}`}, `{"logDriver":"json-file","options":{"max-size":"1m"}}`},
+		{"awslogs prefix kept", []string{`{"logDriver":"awslogs","options":{"awslogs-group":"g","awslogs-stream-prefix":"web"}}`}, `{"logDriver":"awslogs","options":{"awslogs-group":"g","awslogs-stream-prefix":"web"}}`},
+		{"awslogs prefix added", []string{`{"logDriver":"awslogs","options":{"awslogs-group":"g"}}`}, `{"logDriver":"awslogs","options":{"awslogs-group":"g","awslogs-stream-prefix":"ecs-uptime"}}`},
+		{"awslogs without options", []string{`{"logDriver":"awslogs"}`}, `{"logDriver":"awslogs","options":{"awslogs-stream-prefix":"ecs-uptime"}}`},
+		{"nobody logs", []string{``, `null`}, ``},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var cs []string
+			for i, l := range tc.logs {
+				c := `{"name":"c` + string(rune('0'+i)) + `","image":"app","memory":64`
+				if l != "" {
+					c += `,"logConfiguration":` + l
+				}
+				cs = append(cs, c+"}")
+			}
+			doc := `{"family":"f","containerDefinitions":[` + strings.Join(cs, ",") + `]}`
+			res, err := Inject([]byte(doc), Sidecar{Image: testImage})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var td struct{ ContainerDefinitions []map[string]json.RawMessage }
+			decode(t, res.JSON, &td)
+			got := td.ContainerDefinitions[len(td.ContainerDefinitions)-1]["logConfiguration"]
+			if tc.want == "" {
+				if got != nil {
+					t.Errorf("logConfiguration %s, want none", got)
+				}
+				return
+			}
+			if !bytes.Equal(compact(t, got), []byte(tc.want)) {
+				t.Errorf("logConfiguration %s, want %s", compact(t, got), tc.want)
+			}
+		})
+	}
+}
+
+// An existing sidecar is updated in place: same position, the managed
+// variables set or removed, everything else kept.
+func TestInjectUpdatesInPlace(t *testing.T) {
+	doc := `{"family":"f","containerDefinitions":[
+		{"name":"ecs-uptime","image":"old/ecs-uptime:0.9","essential":false,"cpu":32,"memory":48,
+		 "environment":[{"name":"DD_ENV","value":"prod"},{"name":"ECS_UPTIME_WARNING","value":"10h"},{"name":"ECS_UPTIME_INTERVAL","value":"1m"}],
+		 "logConfiguration":{"logDriver":"syslog"}},
+		{"name":"app","image":"app","memory":64,"logConfiguration":{"logDriver":"json-file"}}]}`
+	tests := []struct {
+		name      string
+		sidecar   Sidecar
+		wantImage string
+		wantEnv   []string
+	}{
+		{"new image and thresholds", Sidecar{Image: "new/ecs-uptime:1.0", Env: sidecarEnv()}, "new/ecs-uptime:1.0",
+			[]string{"DD_ENV=prod", "ECS_UPTIME_WARNING=20h", "ECS_UPTIME_INTERVAL=15s", "ECS_UPTIME_SOURCE=ecs", "ECS_UPTIME_CRITICAL=24h"}},
+		{"no image keeps the image; empty value removes", Sidecar{Env: []Var{{"ECS_UPTIME_WARNING", ""}}}, "old/ecs-uptime:0.9",
+			[]string{"DD_ENV=prod", "ECS_UPTIME_INTERVAL=1m"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := Inject([]byte(doc), tc.sidecar)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Added {
+				t.Error("Added = true, want an update in place")
+			}
+			var td struct {
+				ContainerDefinitions []struct {
+					Name, Image      string
+					Cpu, Memory      int
+					Environment      []struct{ Name, Value string }
+					LogConfiguration struct{ LogDriver string }
+				}
+			}
+			decode(t, res.JSON, &td)
+			if len(td.ContainerDefinitions) != 2 {
+				t.Fatalf("%d containers, want 2", len(td.ContainerDefinitions))
+			}
+			c := td.ContainerDefinitions[0]
+			if c.Name != "ecs-uptime" || c.Image != tc.wantImage || c.Cpu != 32 || c.Memory != 48 || c.LogConfiguration.LogDriver != "syslog" {
+				t.Errorf("sidecar %+v: want it in place with image %s and its own cpu, memory and logs", c, tc.wantImage)
+			}
+			var env []string
+			for _, e := range c.Environment {
+				env = append(env, e.Name+"="+e.Value)
+			}
+			if !slices.Equal(env, tc.wantEnv) {
+				t.Errorf("environment %v, want %v", env, tc.wantEnv)
+			}
+		})
+	}
+}
+
+func TestInjectErrors(t *testing.T) {
+	const app = `{"name":"app","image":"app","memory":64}`
+	tests := []struct {
+		name    string
+		doc     string
+		sidecar Sidecar
+		want    string
+	}{
+		{"not JSON", `family: x`, Sidecar{Image: testImage}, "not a task definition: input: invalid character"},
+		{"an array", `[]`, Sidecar{Image: testImage}, "input: want a JSON object, got an array"},
+		{"empty input", ``, Sidecar{Image: testImage}, "not a task definition"},
+		{"no containerDefinitions", `{"family":"f"}`, Sidecar{Image: testImage}, `no "containerDefinitions" field`},
+		{"no family", `{"containerDefinitions":[` + app + `]}`, Sidecar{Image: testImage}, `"family" is missing`},
+		{"containerDefinitions not an array", `{"family":"f","containerDefinitions":{}}`, Sidecar{Image: testImage}, "containerDefinitions: want a JSON array, got an object"},
+		{"no containers", `{"family":"f","containerDefinitions":[]}`, Sidecar{Image: testImage}, "containerDefinitions is empty"},
+		{"container without name", `{"family":"f","containerDefinitions":[` + app + `,{"image":"x"}]}`, Sidecar{Image: testImage}, "containerDefinitions[1].name is missing"},
+		{"two containers of one name", `{"family":"f","containerDefinitions":[` + app + `,` + app + `]}`, Sidecar{Image: testImage}, `containerDefinitions[1].name "app" is also containerDefinitions[0].name`},
+		{"describe output with an unknown field", `{"taskDefinition":{"family":"f","containerDefinitions":[` + app + `]},"tagz":[]}`, Sidecar{Image: testImage}, `unknown field "tagz"`},
+		{"describe output that is not an object", `{"taskDefinition":"f"}`, Sidecar{Image: testImage}, "taskDefinition: want a JSON object, got a string"},
+		{"duplicate key", `{"family":"f","family":"g","containerDefinitions":[` + app + `]}`, Sidecar{Image: testImage}, `key "family" appears twice`},
+		{"no image to add", `{"family":"f","containerDefinitions":[` + app + `]}`, Sidecar{}, `no container named "ecs-uptime" to update`},
+		{"a value the binary refuses", `{"family":"f","containerDefinitions":[` + app + `]}`, Sidecar{Image: testImage, Env: []Var{{"ECS_UPTIME_INTERVAL", "1ms"}}}, `container "ecs-uptime" would not start: ECS_UPTIME_INTERVAL="1ms"`},
+		{"bad environment in the existing sidecar", `{"family":"f","containerDefinitions":[{"name":"ecs-uptime","image":"x","environment":[{"value":"1"}]}]}`, Sidecar{}, "containerDefinitions[0].environment[0].name is missing"},
+		{"socket on Fargate", `{"family":"f","requiresCompatibilities":["FARGATE"],"containerDefinitions":[` + app + `]}`, Sidecar{Image: testImage, Env: []Var{{"DD_DOGSTATSD_URL", "unix:///var/run/datadog/dsd.socket"}}}, "cannot be mounted on Fargate"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Inject([]byte(tc.doc), tc.sidecar)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Inject: %v\nwant an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// Every field of AWS's TaskDefinition (describe output) is either one
+// register takes or one Inject drops: a new read-only field AWS adds to the
+// model fails here instead of failing registration.
+func TestReadOnlyFieldsMatchTheModel(t *testing.T) {
+	register, describe := taskdeftest.ModelFields()
+	for _, f := range describe {
+		if !slices.Contains(register, f) && !slices.Contains(ReadOnlyFields, f) {
+			t.Errorf("describe-task-definition's %s is neither a register field nor in ReadOnlyFields", f)
+		}
+	}
+	for _, f := range ReadOnlyFields {
+		if slices.Contains(register, f) || !slices.Contains(describe, f) {
+			t.Errorf("ReadOnlyFields has %s: want a field of describe output that register does not take", f)
+		}
+	}
+}
+
+func decode(t *testing.T, b []byte, v any) {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("decode: %v\n%s", err, b)
+	}
+}
+
+func compact(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	if err := json.Compact(&out, b); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// keys returns the keys of the object at field (or the top) of b, in order.
+func keys(t *testing.T, b []byte, field string) []string {
+	t.Helper()
+	o, err := parseObject(b, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if field != "" {
+		if o, err = parseObject(o.get(field), field); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return o.keys
+}
