@@ -29,6 +29,7 @@ Commands:
   healthcheck
             exit 0 when this container's sidecar had a recent good cycle (ECS healthCheck)
   inject    add the sidecar to a task definition (describe output or register input)
+  monitor   print a Datadog monitor (JSON or Terraform) or the dashboard
   version   print the version
 
 Configuration comes from the environment (ECS_UPTIME_*, DD_*): see README.md.
@@ -55,6 +56,8 @@ func dispatch(ctx context.Context, args []string, environ map[string]string, std
 		return healthcheckCommand(ctx, args, environ, stdout, stderr)
 	case "inject":
 		return injectCommand(args, os.Stdin, stdout, stderr)
+	case "monitor":
+		return monitorCommand(args, stdout, stderr)
 	case "version":
 		return versionCommand(args, stdout, stderr)
 	case "-h", "-help", "--help", "help":

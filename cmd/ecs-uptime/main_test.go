@@ -268,6 +268,8 @@ func TestCommands(t *testing.T) {
 		{[]string{"run", "--help"}, 0, "Usage: ecs-uptime [run]"},
 		{[]string{"demo", "--help"}, 0, "--duration"},
 		{[]string{"healthcheck", "--help"}, 0, `["CMD", "/ecs-uptime", "healthcheck"]`},
+		{[]string{"inject", "--help"}, 0, "--max-lifetime"},
+		{[]string{"monitor", "--help"}, 0, "--type"},
 		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
 		{[]string{"demo", "--duration", "soon"}, 2, "invalid value"},
 	}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"ecs-uptime/uptime/monitor"
+)
+
+const monitorUsage = `Usage: ecs-uptime monitor [--type metric|service-check|dashboard] [--format json|terraform] [filters]
+
+Prints a Datadog monitor for ecs-uptime's metrics, one alert per task (grouped
+by task_arn), as Monitors API JSON or as a Terraform datadog_monitor resource:
+
+  metric         ecs.task.uptime over --critical (and --warning) for 5 minutes
+  service-check  ecs.task.lifetime, WARNING/CRITICAL as the sidecars judge them
+  dashboard      the oldest running tasks and the max uptime per family (JSON)
+
+notify_no_data is off: a task that stops stops reporting, which is the good
+outcome. Create the monitor with the Datadog API:
+
+  ecs-uptime monitor --family db-migrate > monitor.json
+  curl -X POST "https://api.datadoghq.com/api/v1/monitor" \
+    -H "Content-Type: application/json" \
+    -H "DD-API-KEY: ${DD_API_KEY}" -H "DD-APPLICATION-KEY: ${DD_APP_KEY}" \
+    -d @monitor.json
+
+Tag values are lowercased, as Datadog stores tags.
+
+Flags:`
+
+// scopeFlag collects --scope tags, repeated or comma-separated.
+type scopeFlag []string
+
+func (s *scopeFlag) String() string { return strings.Join(*s, ",") }
+
+func (s *scopeFlag) Set(v string) error {
+	for _, t := range strings.Split(v, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			*s = append(*s, t)
+		}
+	}
+	return nil
+}
+
+func monitorCommand(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("ecs-uptime monitor", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	typ := fs.String("type", "metric", "metric, service-check or dashboard")
+	format := fs.String("format", "json", "json (Monitors API) or terraform (datadog_monitor resource)")
+	var f monitor.Filter
+	fs.StringVar(&f.Family, "family", "", "only tasks of this task definition family (task_family)")
+	fs.StringVar(&f.Cluster, "cluster", "", "only tasks of this cluster, short name (ecs_cluster_name)")
+	fs.StringVar(&f.Service, "service", "", "only tasks of this ECS service (ecs_service)")
+	var scope scopeFlag
+	fs.Var(&scope, "scope", "more tags, key:value or !key:value; repeat it or separate with commas")
+	warning := fs.Duration("warning", 0, "metric monitor: warn at this uptime (0: no warning)")
+	critical := fs.Duration("critical", monitor.DefaultCritical, "metric monitor: alert at this uptime; the dashboard draws it")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, monitorUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return flagExit(err)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "ecs-uptime monitor: unexpected argument %q\n", fs.Arg(0))
+		return exitConfig
+	}
+	f.Scope = scope
+	if *format != "json" && *format != "terraform" {
+		fmt.Fprintf(stderr, "ecs-uptime monitor: --format %q: want json or terraform\n", *format)
+		return exitConfig
+	}
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "ecs-uptime monitor: %v\n", err)
+		return exitConfig
+	}
+
+	var m monitor.Monitor
+	var err error
+	kind := ""
+	switch *typ {
+	case "metric":
+		kind = "task_uptime"
+		m, err = monitor.Metric(f, *warning, *critical)
+	case "service-check":
+		kind = "task_lifetime"
+		set := ""
+		fs.Visit(func(fl *flag.Flag) {
+			if fl.Name == "warning" || fl.Name == "critical" {
+				set = fl.Name
+			}
+		})
+		if set != "" {
+			return fail(fmt.Errorf("--%s: the service check's thresholds are the sidecars' own (ECS_UPTIME_WARNING, ECS_UPTIME_CRITICAL)", set))
+		}
+		m, err = monitor.ServiceCheck(f)
+	case "dashboard":
+		if *format != "json" {
+			return fail(fmt.Errorf("--format %s: the dashboard is JSON only", *format))
+		}
+		if f.Family != "" || f.Cluster != "" || f.Service != "" || len(f.Scope) > 0 {
+			return fail(fmt.Errorf("--family, --cluster, --service, --scope: the dashboard filters with its template variables"))
+		}
+		if *critical <= 0 {
+			return fail(fmt.Errorf("--critical %s: want more than 0", *critical))
+		}
+		return writeJSON(monitor.NewDashboard(*critical), stdout, stderr)
+	default:
+		return fail(fmt.Errorf("--type %q: want metric, service-check or dashboard", *typ))
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if *format == "terraform" {
+		fmt.Fprint(stdout, monitor.Terraform(monitor.ResourceName(kind, f), m))
+		return exitOK
+	}
+	return writeJSON(m, stdout, stderr)
+}
+
+func writeJSON(v any, stdout, stderr io.Writer) int {
+	b, err := monitor.JSON(v)
+	if err == nil {
+		_, err = stdout.Write(b)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "ecs-uptime monitor: %v\n", err)
+		return exitFailure
+	}
+	return exitOK
+}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"ecs-uptime/uptime/monitor/monitortest"
+)
+
+func runMonitor(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"monitor"}, args...)...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	_ = cmd.Run()
+	return out.String(), errOut.String(), cmd.ProcessState.ExitCode()
+}
+
+// The files in monitors/ are this command's output, byte for byte.
+func TestMonitorCommandMakesTheShippedFiles(t *testing.T) {
+	tests := []struct {
+		file string
+		runs [][]string // outputs joined by a blank line
+	}{
+		{"task-uptime.json", [][]string{nil}},
+		{"task-lifetime.json", [][]string{{"--type", "service-check"}}},
+		{"dashboard.json", [][]string{{"--type", "dashboard"}}},
+		{"monitors.tf", [][]string{{"--format", "terraform"}, {"--type", "service-check", "--format", "terraform"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			want, err := os.ReadFile("../../monitors/" + tc.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var outs []string
+			for _, args := range tc.runs {
+				out, stderr, code := runMonitor(t, args...)
+				if code != 0 {
+					t.Fatalf("ecs-uptime monitor %v: exit %d: %s", args, code, stderr)
+				}
+				outs = append(outs, out)
+			}
+			if got := strings.Join(outs, "\n"); got != string(want) {
+				t.Errorf("ecs-uptime monitor output differs from monitors/%s:\n%s", tc.file, got)
+			}
+		})
+	}
+}
+
+func TestMonitorCommand(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		code    int
+		wantOut string // in stdout
+		wantErr string // in stderr
+	}{
+		{name: "family and thresholds", args: []string{"--family", "db-migrate", "--warning", "2h", "--critical", "6h"},
+			wantOut: `"query": "max(last_5m):max:ecs.task.uptime{task_family:db-migrate} by {task_arn} > 21600"`},
+		{name: "cluster, service and scope", args: []string{"--cluster", "Prod", "--service", "api", "--scope", "env:prod,!team:web", "--scope", "region:eu-west-1"},
+			wantOut: `{ecs_cluster_name:prod,ecs_service:api,env:prod,!team:web,region:eu-west-1} by {task_arn}`},
+		{name: "service check", args: []string{"--type", "service-check", "--family", "db-migrate"},
+			wantOut: `"query": "\"ecs.task.lifetime\".over(\"task_family:db-migrate\").by(\"task_arn\").last(2).count_by_status()"`},
+		{name: "terraform", args: []string{"--format", "terraform", "--family", "db-migrate"},
+			wantOut: `resource "datadog_monitor" "task_uptime_task_family_db_migrate" {`},
+		{name: "bad family", args: []string{"--family", "db migrate"}, code: 2, wantErr: `--family "db migrate": a tag value may only hold`},
+		{name: "bad scope", args: []string{"--scope", "env"}, code: 2, wantErr: `--scope "env": want key:value`},
+		{name: "bad type", args: []string{"--type", "log"}, code: 2, wantErr: `--type "log"`},
+		{name: "bad format", args: []string{"--format", "yaml"}, code: 2, wantErr: `--format "yaml"`},
+		{name: "warning over critical", args: []string{"--warning", "30h"}, code: 2, wantErr: "--warning 30h0m0s: want 0 (off) or less than --critical"},
+		{name: "thresholds on a service check", args: []string{"--type", "service-check", "--critical", "1h"}, code: 2, wantErr: "--critical: the service check's thresholds are the sidecars' own"},
+		{name: "filter on the dashboard", args: []string{"--type", "dashboard", "--family", "x"}, code: 2, wantErr: "template variables"},
+		{name: "help", args: []string{"--help"}, wantErr: "curl -X POST"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, stderr, code := runMonitor(t, tc.args...)
+			if code != tc.code || !strings.Contains(out, tc.wantOut) || !strings.Contains(stderr, tc.wantErr) {
+				t.Fatalf("exit %d\nstdout %s\nstderr %s\nwant exit %d, stdout with %q, stderr with %q", code, out, stderr, tc.code, tc.wantOut, tc.wantErr)
+			}
+			if code == 0 && strings.HasPrefix(out, "{") {
+				if _, err := monitortest.Monitor([]byte(out)); err != nil {
+					t.Errorf("Datadog's model: %v", err)
+				}
+			}
+		})
+	}
+}

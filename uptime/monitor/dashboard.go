@@ -1,0 +1,127 @@
+package monitor
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"ecs-uptime/uptime/dogstatsd"
+)
+
+// Dashboard is a dashboard in the form of Datadog's Dashboards API
+// (POST /api/v1/dashboard), with only the fields ecs-uptime sets.
+type Dashboard struct {
+	Title             string             `json:"title"`
+	Description       string             `json:"description"`
+	LayoutType        string             `json:"layout_type"`
+	TemplateVariables []TemplateVariable `json:"template_variables"`
+	Widgets           []Widget           `json:"widgets"`
+}
+
+// TemplateVariable is a dashboard filter on one tag.
+type TemplateVariable struct {
+	Name     string   `json:"name"`
+	Prefix   string   `json:"prefix"`
+	Defaults []string `json:"defaults"`
+}
+
+// Widget holds one widget definition.
+type Widget struct {
+	Definition WidgetDefinition `json:"definition"`
+}
+
+// WidgetDefinition is a toplist or a timeseries widget.
+type WidgetDefinition struct {
+	Type       string    `json:"type"`
+	Title      string    `json:"title"`
+	ShowLegend *bool     `json:"show_legend,omitempty"`
+	Requests   []Request `json:"requests"`
+	Markers    []Marker  `json:"markers,omitempty"`
+}
+
+// Request is a widget request in the formulas-and-functions form.
+type Request struct {
+	ResponseFormat string    `json:"response_format"`
+	Queries        []Query   `json:"queries"`
+	Formulas       []Formula `json:"formulas"`
+	DisplayType    string    `json:"display_type,omitempty"`
+}
+
+// Query is a metrics query of a request.
+type Query struct {
+	DataSource string `json:"data_source"`
+	Name       string `json:"name"`
+	Query      string `json:"query"`
+	Aggregator string `json:"aggregator,omitempty"`
+}
+
+// Formula turns queries into what the widget shows.
+type Formula struct {
+	Formula string `json:"formula"`
+	Alias   string `json:"alias,omitempty"`
+	Limit   *Limit `json:"limit,omitempty"`
+}
+
+// Limit keeps the top rows of a toplist.
+type Limit struct {
+	Count int64  `json:"count"`
+	Order string `json:"order"`
+}
+
+// Marker is a horizontal line on a timeseries.
+type Marker struct {
+	Value       string `json:"value"`
+	DisplayType string `json:"display_type"`
+	Label       string `json:"label"`
+}
+
+// NewDashboard returns the ecs-uptime dashboard: the oldest running tasks
+// (hours, by family and task ARN) and the oldest task's uptime per family
+// over time, with the critical threshold drawn, filtered by cluster,
+// family and service.
+func NewDashboard(critical time.Duration) Dashboard {
+	vars := []TemplateVariable{
+		{Name: "cluster", Prefix: dogstatsd.TagClusterName, Defaults: []string{"*"}},
+		{Name: "family", Prefix: dogstatsd.TagTaskFamily, Defaults: []string{"*"}},
+		{Name: "service", Prefix: dogstatsd.TagService, Defaults: []string{"*"}},
+	}
+	scope := make([]string, len(vars))
+	for i, v := range vars {
+		scope[i] = "$" + v.Name
+	}
+	query := func(by ...string) string {
+		return fmt.Sprintf("max:%s{%s} by {%s}", dogstatsd.MetricTaskUptime, strings.Join(scope, ","), strings.Join(by, ","))
+	}
+	hours := "query1 / 3600"
+	show := true
+	return Dashboard{
+		Title: "ECS task uptime (ecs-uptime)",
+		Description: "How long ECS tasks have been running, from ecs-uptime's " + dogstatsd.MetricTaskUptime +
+			" (seconds, shown in hours). A task that runs for days by mistake tops the list.",
+		LayoutType:        "ordered",
+		TemplateVariables: vars,
+		Widgets: []Widget{
+			{Definition: WidgetDefinition{
+				Type:  "toplist",
+				Title: "Oldest running tasks, by family (hours)",
+				Requests: []Request{{
+					ResponseFormat: "scalar",
+					Queries:        []Query{{DataSource: "metrics", Name: "query1", Query: query(dogstatsd.TagTaskFamily, dogstatsd.TagTaskARN), Aggregator: "last"}},
+					Formulas:       []Formula{{Formula: hours, Alias: "hours running", Limit: &Limit{Count: 25, Order: "desc"}}},
+				}},
+			}},
+			{Definition: WidgetDefinition{
+				Type:       "timeseries",
+				Title:      "Max task uptime per family (hours)",
+				ShowLegend: &show,
+				Requests: []Request{{
+					ResponseFormat: "timeseries",
+					Queries:        []Query{{DataSource: "metrics", Name: "query1", Query: query(dogstatsd.TagTaskFamily)}},
+					Formulas:       []Formula{{Formula: hours, Alias: "hours running"}},
+					DisplayType:    "line",
+				}},
+				Markers: []Marker{{Value: "y = " + number(critical.Hours()), DisplayType: "error dashed", Label: "critical (" + human(critical) + ")"}},
+			}},
+		},
+	}
+}

@@ -1,0 +1,262 @@
+// Package monitor writes the Datadog monitors and the dashboard that watch
+// ecs-uptime's output: a metric monitor on ecs.task.uptime and a
+// service-check monitor on ecs.task.lifetime, both grouped by task_arn so
+// that each task pages on its own, as Monitors API JSON or as a Terraform
+// datadog_monitor resource, and a small dashboard as Dashboards API JSON.
+//
+// Metric, check and tag names come from package dogstatsd, the emitter's
+// own constants, so a monitor can never query a name the sidecar does not
+// send. It does not call Datadog; the tests check its output against
+// Datadog's own API models (see package monitortest).
+package monitor
+
+// The files in monitors/ are this package's output; a test fails when they
+// are stale.
+//go:generate go test -run TestShippedFiles . -update
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"ecs-uptime/uptime/dogstatsd"
+)
+
+// DefaultCritical is the default critical threshold, ECS_UPTIME_CRITICAL's
+// default in DESIGN.md.
+const DefaultCritical = 24 * time.Hour
+
+// Filter says which tasks a monitor watches; the zero Filter watches all.
+type Filter struct {
+	Family  string   // task_family
+	Cluster string   // ecs_cluster_name (the short name)
+	Service string   // ecs_service
+	Scope   []string // more tags, "key:value" or "!key:value"
+}
+
+// Tags returns the filter as Datadog scope tags, values lowercased as
+// Datadog stores tags.
+func (f Filter) Tags() []string {
+	var tags []string
+	for _, t := range []struct{ key, value string }{
+		{dogstatsd.TagTaskFamily, f.Family},
+		{dogstatsd.TagClusterName, f.Cluster},
+		{dogstatsd.TagService, f.Service},
+	} {
+		if t.value != "" {
+			tags = append(tags, t.key+":"+strings.ToLower(t.value))
+		}
+	}
+	for _, s := range f.Scope {
+		tags = append(tags, strings.ToLower(s))
+	}
+	return tags
+}
+
+// FilterError is a filter value that cannot go into a Datadog query; Flag
+// names the command-line flag it came from.
+type FilterError struct {
+	Flag, Value, Reason string
+}
+
+func (e *FilterError) Error() string {
+	return fmt.Sprintf("--%s %q: %s", e.Flag, e.Value, e.Reason)
+}
+
+// Validate refuses values that would break or widen the query: Datadog tag
+// values hold letters, digits and _ - . / : (and * as a wildcard); a ',',
+// '{', '}', '"', '(', ')' or a space would end the scope or the string.
+func (f Filter) Validate() error {
+	for _, v := range []struct{ flag, value string }{{"family", f.Family}, {"cluster", f.Cluster}, {"service", f.Service}} {
+		if v.value == "" {
+			continue
+		}
+		if bad := badChars(v.value); bad != "" {
+			return &FilterError{v.flag, v.value, "a tag value may only hold letters, digits, _ - . / : and * (found " + bad + ")"}
+		}
+	}
+	for _, s := range f.Scope {
+		t := strings.TrimPrefix(s, "!")
+		k, v, ok := strings.Cut(t, ":")
+		switch {
+		case !ok || k == "" || v == "":
+			return &FilterError{"scope", s, "want key:value (or !key:value), one per --scope"}
+		case !isLetter(k[0]):
+			return &FilterError{"scope", s, "a tag key starts with a letter"}
+		case badChars(t) != "":
+			return &FilterError{"scope", s, "a tag may only hold letters, digits, _ - . / : and * (found " + badChars(t) + ")"}
+		}
+	}
+	return nil
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// badChars returns the characters of v that a Datadog scope cannot hold,
+// quoted, or "".
+func badChars(v string) string {
+	var bad []string
+	for _, r := range v {
+		ok := r < 0x80 && (isLetter(byte(r)) || r >= '0' && r <= '9' || strings.ContainsRune("_-./:*", r))
+		if !ok {
+			bad = append(bad, strconv.QuoteRune(r))
+		}
+	}
+	return strings.Join(bad, " ")
+}
+
+// scope returns the filter as a metric query scope: "*" for all tasks.
+func (f Filter) scope() string {
+	if tags := f.Tags(); len(tags) > 0 {
+		return strings.Join(tags, ",")
+	}
+	return "*"
+}
+
+// describe names the filter for a monitor name: "all tasks" or the tags.
+func (f Filter) describe() string {
+	if tags := f.Tags(); len(tags) > 0 {
+		return strings.Join(tags, ", ")
+	}
+	return "all tasks"
+}
+
+// Monitor is a monitor in the form of Datadog's Monitors API
+// (POST /api/v1/monitor).
+type Monitor struct {
+	Name    string   `json:"name"`
+	Type    string   `json:"type"`
+	Query   string   `json:"query"`
+	Message string   `json:"message"`
+	Tags    []string `json:"tags"`
+	Options Options  `json:"options"`
+}
+
+// Options are the monitor options ecs-uptime sets.
+type Options struct {
+	Thresholds        Thresholds `json:"thresholds"`
+	NotifyNoData      bool       `json:"notify_no_data"`
+	RequireFullWindow *bool      `json:"require_full_window,omitempty"` // metric monitors
+
+	IncludeTags      bool  `json:"include_tags"`
+	RenotifyInterval int64 `json:"renotify_interval,omitempty"`
+}
+
+// Thresholds are the monitor's alert thresholds: seconds of uptime for a
+// metric monitor, counts of consecutive statuses for a service check.
+type Thresholds struct {
+	Critical float64  `json:"critical"`
+	Warning  *float64 `json:"warning,omitempty"`
+	OK       *float64 `json:"ok,omitempty"`
+}
+
+// Monitor types, as the Monitors API names them.
+const (
+	TypeMetric       = "metric alert"
+	TypeServiceCheck = "service check"
+)
+
+// monitorTag marks the monitors ecs-uptime wrote, to find them in Datadog.
+const monitorTag = "created-by:ecs-uptime"
+
+// Metric returns the metric monitor on ecs.task.uptime for the filter:
+// one alert per task ARN whose uptime stays over critical (warning, when
+// not 0) for the last 5 minutes.
+//
+// notify_no_data is off: a task that stops stops reporting, which is the
+// good outcome, not a failure to page for.
+func Metric(f Filter, warning, critical time.Duration) (Monitor, error) {
+	if err := f.Validate(); err != nil {
+		return Monitor{}, err
+	}
+	if critical <= 0 {
+		return Monitor{}, fmt.Errorf("--critical %s: a metric monitor needs a critical threshold over 0", critical)
+	}
+	if warning < 0 || warning >= critical {
+		return Monitor{}, fmt.Errorf("--warning %s: want 0 (off) or less than --critical %s", warning, critical)
+	}
+	th := Thresholds{Critical: critical.Seconds()}
+	if warning > 0 {
+		w := warning.Seconds()
+		th.Warning = &w
+	}
+	return Monitor{
+		Name: fmt.Sprintf("ECS task running over %s (%s)", human(critical), f.describe()),
+		Type: TypeMetric,
+		Query: fmt.Sprintf("max(last_5m):max:%s{%s} by {%s} > %s",
+			dogstatsd.MetricTaskUptime, f.scope(), dogstatsd.TagTaskARN, number(th.Critical)),
+		Message: metricMessage(critical, warning),
+		Tags:    []string{monitorTag},
+		// A task that has just crossed the threshold must page although
+		// its series is younger than the window.
+		Options: Options{Thresholds: th, NotifyNoData: false, RequireFullWindow: new(bool), IncludeTags: true},
+	}, nil
+}
+
+// ServiceCheck returns the service-check monitor on ecs.task.lifetime for
+// the filter: one alert per task ARN, from the WARNING and CRITICAL the
+// sidecar itself sends against its ECS_UPTIME_WARNING/ECS_UPTIME_CRITICAL.
+// The thresholds are the sidecar's, so this monitor has none of its own.
+func ServiceCheck(f Filter) (Monitor, error) {
+	if err := f.Validate(); err != nil {
+		return Monitor{}, err
+	}
+	over := []string{}
+	for _, t := range f.Tags() {
+		over = append(over, strconv.Quote(t))
+	}
+	if len(over) == 0 {
+		over = []string{`"*"`}
+	}
+	one := 1.0
+	return Monitor{
+		Name: fmt.Sprintf("ECS task lifetime (%s)", f.describe()),
+		Type: TypeServiceCheck,
+		Query: fmt.Sprintf("%s.over(%s).by(%s).last(2).count_by_status()",
+			strconv.Quote(dogstatsd.CheckTaskLifetime), strings.Join(over, ","), strconv.Quote(dogstatsd.TagTaskARN)),
+		Message: checkMessage(),
+		Tags:    []string{monitorTag},
+		Options: Options{Thresholds: Thresholds{Critical: 1, Warning: &one, OK: &one}, NotifyNoData: false, IncludeTags: true},
+	}, nil
+}
+
+func metricMessage(critical, warning time.Duration) string {
+	task := "{{" + dogstatsd.TagTaskARN + ".name}}"
+	var b strings.Builder
+	fmt.Fprintf(&b, "{{#is_alert}}ECS task %s has been running for {{value}} s, over %s ({{threshold}} s).{{/is_alert}}\n", task, human(critical))
+	if warning > 0 {
+		fmt.Fprintf(&b, "{{#is_warning}}ECS task %s has been running for {{value}} s, over %s ({{warn_threshold}} s).{{/is_warning}}\n", task, human(warning))
+	}
+	fmt.Fprintf(&b, "{{#is_recovery}}ECS task %s is no longer over the threshold.{{/is_recovery}}\n", task)
+	b.WriteString(advice(task))
+	return b.String()
+}
+
+func checkMessage() string {
+	task := "{{" + dogstatsd.TagTaskARN + ".name}}"
+	return fmt.Sprintf("{{#is_alert}}ECS task %s: {{check_message}}{{/is_alert}}\n"+
+		"{{#is_warning}}ECS task %s: {{check_message}}{{/is_warning}}\n"+
+		"{{#is_recovery}}ECS task %s has stopped or is back under its thresholds.{{/is_recovery}}\n", task, task, task) + advice(task)
+}
+
+func advice(task string) string {
+	return "\nA one-off task (a migration retried by CI, a task started by hand) may have been forgotten. " +
+		"If it should not run, stop it: aws ecs stop-task --cluster CLUSTER --task " + task + "\n" +
+		"A task that stops stops reporting: no data is the good outcome, so this monitor does not alert on it."
+}
+
+// human writes a threshold as people say it: 24h, 90m, 1h30m.
+func human(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// number writes seconds without a needless fraction: 86400, 0.5.
+func number(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

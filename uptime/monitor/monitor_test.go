@@ -1,0 +1,347 @@
+package monitor
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"ecs-uptime/uptime"
+	"ecs-uptime/uptime/dogstatsd"
+	"ecs-uptime/uptime/dogstatsd/receiver"
+	"ecs-uptime/uptime/lifetime"
+	"ecs-uptime/uptime/monitor/monitortest"
+)
+
+var update = flag.Bool("update", false, "rewrite the files in monitors/")
+
+// ShippedFiles are the files of monitors/ and how each is made.
+func shippedFiles(t *testing.T) map[string][]byte {
+	t.Helper()
+	metric, err := Metric(Filter{}, 0, DefaultCritical)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check, err := ServiceCheck(Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	for name, v := range map[string]any{"task-uptime.json": metric, "task-lifetime.json": check, "dashboard.json": NewDashboard(DefaultCritical)} {
+		if files[name], err = JSON(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files["monitors.tf"] = []byte(Terraform(ResourceName("task_uptime", Filter{}), metric) + "\n" + Terraform(ResourceName("task_lifetime", Filter{}), check))
+	return files
+}
+
+// The files in monitors/ are what this package makes (go generate
+// ./uptime/monitor rewrites them), and Datadog's models accept them.
+func TestShippedFiles(t *testing.T) {
+	files := shippedFiles(t)
+	dir := "../../monitors"
+	if *update {
+		for name, b := range files {
+			if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	on, err := filepath.Glob(filepath.Join(dir, "*.*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range on {
+		if name := filepath.Base(f); files[name] == nil && name != "README.md" {
+			t.Errorf("monitors/%s is not generated here: remove it or generate it", name)
+		}
+	}
+	for name, want := range files {
+		got, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Errorf("%v (go generate ./uptime/monitor writes it)", err)
+			continue
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("monitors/%s is stale: go generate ./uptime/monitor rewrites it. It should be:\n%s", name, want)
+		}
+		switch {
+		case name == "dashboard.json":
+			if _, err := monitortest.Dashboard(got); err != nil {
+				t.Errorf("monitors/%s: %v", name, err)
+			}
+		case strings.HasSuffix(name, ".json"):
+			if _, err := monitortest.Monitor(got); err != nil {
+				t.Errorf("monitors/%s: %v", name, err)
+			}
+		}
+	}
+}
+
+// emitted is what the real emitter sends for a task with every tag: the
+// metric, service-check and tag names, from packets over a real socket.
+type emitted struct {
+	metrics, checks, tagKeys []string
+}
+
+func emit(t *testing.T) emitted {
+	t.Helper()
+	agent, err := receiver.ListenUDP("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer agent.Close()
+	sink, err := dogstatsd.New(dogstatsd.Options{Addr: agent.Addr(), Lifetime: lifetime.Policy{Critical: DefaultCritical}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	task := uptime.Task{ARN: "arn:aws:ecs:eu-west-1:123456789012:task/prod/5c2f", Family: "db-migrate", Revision: "42",
+		Cluster: "prod", ClusterARN: "arn:aws:ecs:eu-west-1:123456789012:cluster/prod", Region: "eu-west-1",
+		Account: "123456789012", AvailabilityZone: "eu-west-1a", Service: "api"}
+	if err := sink.Send(context.Background(), uptime.Cycle{At: time.Now(), Tasks: []uptime.TaskUptime{{Task: task, Uptime: time.Hour}}}); err != nil {
+		t.Fatal(err)
+	}
+	packets, errs := agent.Wait(2, 5*time.Second)
+	if len(errs) > 0 || len(packets) < 2 {
+		t.Fatalf("received %d packets, errors %v; want the gauge and the service check", len(packets), errs)
+	}
+	var e emitted
+	for _, p := range packets {
+		switch p.Kind {
+		case receiver.Metric:
+			e.metrics = append(e.metrics, p.Name)
+		case receiver.ServiceCheck:
+			e.checks = append(e.checks, p.Name)
+		}
+		for _, tag := range p.Tags {
+			k, _, _ := strings.Cut(tag, ":")
+			if !slices.Contains(e.tagKeys, k) {
+				e.tagKeys = append(e.tagKeys, k)
+			}
+		}
+	}
+	return e
+}
+
+var (
+	metricQuery = regexp.MustCompile(`^max\(last_5m\):max:([a-z0-9_.]+)\{([^{}]*)\} by \{([^{}]*)\} > ([0-9.]+)$`)
+	checkQuery  = regexp.MustCompile(`^"([a-z0-9_.]+)"\.over\(((?:"[^"]*",?)+)\)\.by\("([^"]+)"\)\.last\(2\)\.count_by_status\(\)$`)
+	widgetQuery = regexp.MustCompile(`^max:([a-z0-9_.]+)\{([^{}]*)\} by \{([^{}]*)\}$`)
+	templateVar = regexp.MustCompile(`\{\{([a-z_.-]+)\.name\}\}`)
+)
+
+// keys returns the keys of comma-separated scope tags, leaving out "*" and
+// the free-form ones.
+func keys(scope string, free []string) []string {
+	var out []string
+	for _, tag := range strings.Split(scope, ",") {
+		tag = strings.Trim(tag, `"`)
+		if tag == "*" || slices.Contains(free, tag) {
+			continue
+		}
+		k, _, _ := strings.Cut(tag, ":")
+		out = append(out, k)
+	}
+	return out
+}
+
+// Every monitor and dashboard query names exactly the metric, check and
+// tag keys that the emitter sends, parsed out of the query.
+func TestQueriesNameWhatTheEmitterSends(t *testing.T) {
+	sent := emit(t)
+	inSent := func(t *testing.T, what string, names, sentNames []string) {
+		t.Helper()
+		for _, n := range names {
+			if !slices.Contains(sentNames, n) {
+				t.Errorf("%s %q is not sent by the emitter (it sends %v)", what, n, sentNames)
+			}
+		}
+	}
+	filters := []Filter{
+		{},
+		{Family: "db-migrate"},
+		{Family: "DB-Migrate", Cluster: "prod", Service: "api"},
+		{Cluster: "prod", Scope: []string{"env:prod", "!team:web"}},
+	}
+	for _, f := range filters {
+		t.Run(f.describe(), func(t *testing.T) {
+			m, err := Metric(f, 20*time.Hour, DefaultCritical)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := metricQuery.FindStringSubmatch(m.Query)
+			if q == nil {
+				t.Fatalf("metric query %q does not parse", m.Query)
+			}
+			inSent(t, "metric", []string{q[1]}, sent.metrics)
+			inSent(t, "tag key", keys(q[2], f.Scope), sent.tagKeys)
+			inSent(t, "group-by tag key", strings.Split(q[3], ","), sent.tagKeys)
+			if q[3] != dogstatsd.TagTaskARN || q[4] != "86400" || m.Options.Thresholds.Critical != 86400 || *m.Options.Thresholds.Warning != 72000 {
+				t.Errorf("query %q, thresholds %+v: want by {task_arn} > 86400, warning 72000", m.Query, m.Options.Thresholds)
+			}
+			for _, v := range templateVar.FindAllStringSubmatch(m.Message, -1) {
+				if !slices.Contains(strings.Split(q[3], ","), v[1]) {
+					t.Errorf("message uses {{%s.name}}, which is not a group-by tag", v[1])
+				}
+			}
+			for _, want := range f.Tags() {
+				if !strings.Contains(q[2], want) || want != strings.ToLower(want) {
+					t.Errorf("scope %q lacks %q (lowercased)", q[2], want)
+				}
+			}
+
+			c, err := ServiceCheck(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cq := checkQuery.FindStringSubmatch(c.Query)
+			if cq == nil {
+				t.Fatalf("service-check query %q does not parse", c.Query)
+			}
+			inSent(t, "service check", []string{cq[1]}, sent.checks)
+			inSent(t, "tag key", keys(cq[2], f.Scope), sent.tagKeys)
+			inSent(t, "group-by tag key", []string{cq[3]}, sent.tagKeys)
+			for _, v := range templateVar.FindAllStringSubmatch(c.Message, -1) {
+				if v[1] != cq[3] {
+					t.Errorf("message uses {{%s.name}}, which is not the group-by tag", v[1])
+				}
+			}
+		})
+	}
+	t.Run("dashboard", func(t *testing.T) {
+		d := NewDashboard(DefaultCritical)
+		vars := map[string]string{}
+		for _, v := range d.TemplateVariables {
+			vars["$"+v.Name] = v.Prefix
+			inSent(t, "template variable tag key", []string{v.Prefix}, sent.tagKeys)
+		}
+		for _, w := range d.Widgets {
+			for _, r := range w.Definition.Requests {
+				for _, query := range r.Queries {
+					q := widgetQuery.FindStringSubmatch(query.Query)
+					if q == nil {
+						t.Fatalf("widget query %q does not parse", query.Query)
+					}
+					inSent(t, "metric", []string{q[1]}, sent.metrics)
+					inSent(t, "group-by tag key", strings.Split(q[3], ","), sent.tagKeys)
+					for _, s := range strings.Split(q[2], ",") {
+						if _, ok := vars[s]; !ok {
+							t.Errorf("widget scope %q uses %s, not a template variable", q[2], s)
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestFilterErrorsNameTheFlag(t *testing.T) {
+	tests := []struct {
+		name string
+		f    Filter
+		want string
+	}{
+		{"comma in family", Filter{Family: "a,b"}, `--family "a,b": a tag value may only hold letters, digits, _ - . / : and * (found ',')`},
+		{"brace in cluster", Filter{Cluster: "prod}"}, `--cluster "prod}"`},
+		{"space in service", Filter{Service: "my api"}, `--service "my api"`},
+		{"quote in family", Filter{Family: `x")`}, `--family "x\")"`},
+		{"scope without value", Filter{Scope: []string{"env"}}, `--scope "env": want key:value`},
+		{"scope with a brace", Filter{Scope: []string{"env:prod}"}}, `--scope "env:prod}"`},
+		{"scope key not a letter", Filter{Scope: []string{"1env:prod"}}, "starts with a letter"},
+		{"non-ASCII", Filter{Family: "migración"}, `'ó'`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for kind, build := range map[string]func() error{
+				"metric":        func() error { _, err := Metric(tc.f, 0, DefaultCritical); return err },
+				"service check": func() error { _, err := ServiceCheck(tc.f); return err },
+			} {
+				err := build()
+				var fe *FilterError
+				if !errors.As(err, &fe) || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("%s: %v, want a FilterError containing %q", kind, err, tc.want)
+				}
+			}
+		})
+	}
+	if err := (Filter{Family: "db-migrate_2", Cluster: "prod", Service: "api", Scope: []string{"env:prod", "!team:web", "image_tag:1.2.*", "region:eu-west-1"}}).Validate(); err != nil {
+		t.Errorf("a good filter: %v", err)
+	}
+}
+
+func TestMetricThresholds(t *testing.T) {
+	tests := []struct {
+		name              string
+		warning, critical time.Duration
+		wantQuery         string
+		wantErr           string
+	}{
+		{"default", 0, DefaultCritical, "> 86400", ""},
+		{"warning and critical", 90 * time.Minute, 2 * time.Hour, "> 7200", ""},
+		{"sub-second", 0, 1500 * time.Millisecond, "> 1.5", ""},
+		{"no critical", 0, 0, "", "--critical 0s"},
+		{"warning over critical", 3 * time.Hour, 2 * time.Hour, "", "--warning 3h0m0s: want 0 (off) or less than --critical"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := Metric(Filter{}, tc.warning, tc.critical)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !strings.HasSuffix(m.Query, tc.wantQuery) {
+				t.Fatalf("query %q, err %v; want it to end with %q", m.Query, err, tc.wantQuery)
+			}
+			if tc.warning > 0 && (m.Options.Thresholds.Warning == nil || *m.Options.Thresholds.Warning != tc.warning.Seconds()) {
+				t.Errorf("warning threshold %v, want %v", m.Options.Thresholds.Warning, tc.warning.Seconds())
+			}
+			if tc.warning == 0 && m.Options.Thresholds.Warning != nil {
+				t.Errorf("warning threshold %v, want none", *m.Options.Thresholds.Warning)
+			}
+			if m.Options.NotifyNoData {
+				t.Error("notify_no_data is on: a stopped task would page")
+			}
+			b, err := JSON(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := monitortest.Monitor(b); err != nil {
+				t.Errorf("Datadog's model: %v", err)
+			}
+		})
+	}
+}
+
+func TestTerraform(t *testing.T) {
+	check, err := ServiceCheck(Filter{Family: "db-migrate"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check.Message = "costs ${var.x} and %{if} {{task_arn.name}}"
+	tf := Terraform(ResourceName("task_lifetime", Filter{Family: "db-migrate"}), check)
+	for _, want := range []string{
+		`resource "datadog_monitor" "task_lifetime_task_family_db_migrate" {`,
+		`query   = "\"ecs.task.lifetime\".over(\"task_family:db-migrate\").by(\"task_arn\").last(2).count_by_status()"`,
+		`costs $${var.x} and %%{if} {{task_arn.name}}`,
+		"notify_no_data      = false",
+		"critical = 1",
+	} {
+		if !strings.Contains(tf, want) {
+			t.Errorf("terraform lacks %q:\n%s", want, tf)
+		}
+	}
+	if strings.Contains(tf, "require_full_window") {
+		t.Error("require_full_window is for metric monitors only")
+	}
+}
