@@ -57,8 +57,6 @@ func injectCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int
 	fs.Visit(func(f *flag.Flag) { essentialSet = essentialSet || f.Name == "essential" })
 	if !essentialSet {
 		*essential = *maxLifetime > 0
-	} else if *maxLifetime > 0 && !*essential {
-		fmt.Fprintln(stderr, "ecs-uptime inject: warning: --max-lifetime with --essential=false: the sidecar will exit alone and the task runs on")
 	}
 
 	var in []byte
@@ -97,6 +95,9 @@ func injectCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int
 	if _, err := stdout.Write(res.JSON); err != nil {
 		fmt.Fprintf(stderr, "ecs-uptime inject: write: %v\n", err)
 		return exitFailure
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(stderr, "ecs-uptime inject: warning: %s\n", w)
 	}
 	verb := "updated"
 	if res.Added {

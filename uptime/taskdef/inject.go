@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,8 +61,9 @@ type Var struct{ Name, Value string }
 
 // Result is what Inject did.
 type Result struct {
-	JSON  []byte // register-ready task definition, indented, ending in a newline
-	Added bool   // the container was added (false: updated in place)
+	JSON     []byte   // register-ready task definition, indented, ending in a newline
+	Added    bool     // the container was added (false: updated in place)
+	Warnings []string // what registration or the task would trip on; the JSON is written anyway
 }
 
 // Inject returns doc, a task definition in describe or register form, in
@@ -107,6 +109,10 @@ func Inject(doc []byte, s Sidecar) (Result, error) {
 	}
 	if err := mountSocket(td, side, s.Env); err != nil {
 		return Result{}, err
+	}
+	res.Warnings = sizeWarnings(td, containers)
+	if ml := environment(side)["ECS_UPTIME_MAX_LIFETIME"]; ml != "" && ml != "0" && !s.Essential {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("ECS_UPTIME_MAX_LIFETIME=%s with essential false: the sidecar will exit alone and the task runs on", ml))
 	}
 	raw, err := marshal(containers)
 	if err != nil {
@@ -195,6 +201,40 @@ func containerDefinitions(td *object) ([]*object, error) {
 		out[i] = c
 	}
 	return out, nil
+}
+
+// sizeWarnings compares the containers' cpu and memory with the task's,
+// as ECS does on registration: the sidecar's share may not fit.
+func sizeWarnings(td *object, containers []*object) []string {
+	var w []string
+	for _, r := range []struct{ task, unit string }{{"cpu", "CPU units"}, {"memory", "MiB"}} {
+		ts, _ := td.str(r.task)
+		limit, err := strconv.Atoi(ts)
+		if err != nil {
+			continue // not set, or a form such as "1 vCPU"
+		}
+		sum := 0
+		for _, c := range containers {
+			n := number(c, r.task)
+			if r.task == "memory" && n == 0 {
+				n = number(c, "memoryReservation")
+			}
+			sum += n
+		}
+		if sum > limit {
+			w = append(w, fmt.Sprintf("the containers' %s adds up to %d %s, over the task's %q: raise the task's %s", r.task, sum, r.unit, ts, r.task))
+		}
+	}
+	return w
+}
+
+// number returns key's value when it is a JSON integer, else 0.
+func number(c *object, key string) int {
+	var n int
+	if json.Unmarshal(c.get(key), &n) != nil {
+		return 0
+	}
+	return n
 }
 
 // newSidecar returns a new sidecar container: small, read-only root

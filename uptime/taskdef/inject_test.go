@@ -53,8 +53,8 @@ func TestInjectGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Inject: %v", err)
 			}
-			if !res.Added {
-				t.Error("Added = false for a task definition without the sidecar")
+			if !res.Added || len(res.Warnings) > 0 {
+				t.Errorf("Added %v, warnings %q; want added, no warning", res.Added, res.Warnings)
 			}
 			golden := filepath.Join("testdata", tc.name+".golden.json")
 			if *update {
@@ -248,6 +248,38 @@ func TestInjectUpdatesInPlace(t *testing.T) {
 			}
 			if !slices.Equal(env, tc.wantEnv) {
 				t.Errorf("environment %v, want %v", env, tc.wantEnv)
+			}
+		})
+	}
+}
+
+func TestInjectWarnings(t *testing.T) {
+	tests := []struct {
+		name    string
+		doc     string
+		sidecar Sidecar
+		want    []string
+	}{
+		{"fits", `{"family":"f","cpu":"256","memory":"512","containerDefinitions":[{"name":"a","image":"a","cpu":240,"memory":448}]}`,
+			Sidecar{Image: testImage}, nil},
+		{"cpu and memory over the task's", `{"family":"f","cpu":"256","memory":"512","containerDefinitions":[{"name":"a","image":"a","cpu":256,"memoryReservation":512}]}`,
+			Sidecar{Image: testImage}, []string{
+				`the containers' cpu adds up to 272 CPU units, over the task's "256": raise the task's cpu`,
+				`the containers' memory adds up to 576 MiB, over the task's "512": raise the task's memory`}},
+		{"task size in words is not summed", `{"family":"f","cpu":"1 vCPU","containerDefinitions":[{"name":"a","image":"a","cpu":1024,"memory":64}]}`,
+			Sidecar{Image: testImage}, nil},
+		{"max lifetime on a non-essential sidecar", `{"family":"f","containerDefinitions":[{"name":"a","image":"a","memory":64}]}`,
+			Sidecar{Image: testImage, Env: []Var{{"ECS_UPTIME_MAX_LIFETIME", "6h"}}}, []string{
+				"ECS_UPTIME_MAX_LIFETIME=6h with essential false: the sidecar will exit alone and the task runs on"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := Inject([]byte(tc.doc), tc.sidecar)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(res.Warnings, tc.want) {
+				t.Errorf("warnings %q, want %q", res.Warnings, tc.want)
 			}
 		})
 	}
