@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -47,15 +48,21 @@ func Terraform(resource string, m Monitor) string {
 	fmt.Fprintf(&b, "  name    = %s\n", hclString(m.Name))
 	fmt.Fprintf(&b, "  type    = %s\n", hclString(m.Type))
 	fmt.Fprintf(&b, "  query   = %s\n", hclString(m.Query))
-	b.WriteString("  message = <<-EOT\n")
-	for _, line := range strings.Split(strings.TrimRight(m.Message, "\n"), "\n") {
+	lines := strings.Split(strings.TrimRight(m.Message, "\n"), "\n")
+	// A message line that reads as the delimiter would end the heredoc.
+	eot := "EOT"
+	for slices.ContainsFunc(lines, func(l string) bool { return strings.TrimSpace(l) == eot }) {
+		eot += "_"
+	}
+	fmt.Fprintf(&b, "  message = <<-%s\n", eot)
+	for _, line := range lines {
 		if line == "" {
 			b.WriteString("\n")
 			continue
 		}
 		fmt.Fprintf(&b, "    %s\n", hclTemplate(line))
 	}
-	b.WriteString("  EOT\n\n")
+	fmt.Fprintf(&b, "  %s\n\n", eot)
 	tags := make([]string, len(m.Tags))
 	for i, t := range m.Tags {
 		tags[i] = hclString(t)
