@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"ecs-uptime/uptime/dogstatsd"
+	"ecs-uptime/uptime/lifetime"
 )
 
 // Dashboard is a dashboard in the form of Datadog's Dashboards API
@@ -120,7 +121,7 @@ func NewDashboard(critical time.Duration) Dashboard {
 					Formulas:       []Formula{{Formula: hours, Alias: "hours running"}},
 					DisplayType:    "line",
 				}},
-				Markers: []Marker{{Value: "y = " + number(critical.Hours()), DisplayType: "error dashed", Label: "critical (" + human(critical) + ")"}},
+				Markers: []Marker{{Value: "y = " + number(critical.Hours()), DisplayType: "error dashed", Label: "critical (" + lifetime.Age(critical) + ")"}},
 			}},
 		},
 	}

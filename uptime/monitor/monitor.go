@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"ecs-uptime/uptime/dogstatsd"
+	"ecs-uptime/uptime/lifetime"
 )
 
 // DefaultCritical is the default critical threshold, ECS_UPTIME_CRITICAL's
@@ -182,7 +183,7 @@ func Metric(f Filter, warning, critical time.Duration) (Monitor, error) {
 		th.Warning = &w
 	}
 	return Monitor{
-		Name: fmt.Sprintf("ECS task running over %s (%s)", human(critical), f.describe()),
+		Name: fmt.Sprintf("ECS task running over %s (%s)", lifetime.Age(critical), f.describe()),
 		Type: TypeMetric,
 		Query: fmt.Sprintf("max(last_5m):max:%s{%s} by {%s} > %s",
 			dogstatsd.MetricTaskUptime, f.scope(), dogstatsd.TagTaskARN, number(th.Critical)),
@@ -224,9 +225,9 @@ func ServiceCheck(f Filter) (Monitor, error) {
 func metricMessage(critical, warning time.Duration) string {
 	task := "{{" + dogstatsd.TagTaskARN + ".name}}"
 	var b strings.Builder
-	fmt.Fprintf(&b, "{{#is_alert}}ECS task %s has been running for {{value}} s, over %s ({{threshold}} s).{{/is_alert}}\n", task, human(critical))
+	fmt.Fprintf(&b, "{{#is_alert}}ECS task %s has been running for {{value}} s, over %s ({{threshold}} s).{{/is_alert}}\n", task, lifetime.Age(critical))
 	if warning > 0 {
-		fmt.Fprintf(&b, "{{#is_warning}}ECS task %s has been running for {{value}} s, over %s ({{warn_threshold}} s).{{/is_warning}}\n", task, human(warning))
+		fmt.Fprintf(&b, "{{#is_warning}}ECS task %s has been running for {{value}} s, over %s ({{warn_threshold}} s).{{/is_warning}}\n", task, lifetime.Age(warning))
 	}
 	fmt.Fprintf(&b, "{{#is_recovery}}ECS task %s is no longer over the threshold.{{/is_recovery}}\n", task)
 	b.WriteString(advice(task))
@@ -244,18 +245,6 @@ func advice(task string) string {
 	return "\nA one-off task (a migration retried by CI, a task started by hand) may have been forgotten. " +
 		"If it should not run, stop it: aws ecs stop-task --cluster CLUSTER --task " + task + "\n" +
 		"A task that stops stops reporting: no data is the good outcome, so this monitor does not alert on it."
-}
-
-// human writes a threshold as people say it: 24h, 90m, 1h30m.
-func human(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 // number writes seconds without a needless fraction: 86400, 0.5.

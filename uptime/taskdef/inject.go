@@ -107,7 +107,7 @@ func Inject(doc []byte, s Sidecar) (Result, error) {
 	if err := checkEnv(side, s.Name); err != nil {
 		return Result{}, err
 	}
-	if err := mountSocket(td, side, s.Env); err != nil {
+	if err := mountSocket(td, side, fmt.Sprintf("containerDefinitions[%d]", idx), s.Env); err != nil {
 		return Result{}, err
 	}
 	res.Warnings = sizeWarnings(td, containers)
@@ -288,21 +288,13 @@ func adaptLog(lc json.RawMessage, name string) json.RawMessage {
 
 // setEnv sets the managed variables in the container's environment.
 func setEnv(c *object, vars []Var, what string) error {
-	var env []*object
-	if raw := c.get("environment"); raw != nil && string(raw) != "null" {
-		arr, err := parseArray(raw, what+".environment")
-		if err != nil {
-			return err
-		}
-		for i, e := range arr {
-			o, err := parseObject(e, fmt.Sprintf("%s.environment[%d]", what, i))
-			if err != nil {
-				return err
-			}
-			if _, ok := o.str("name"); !ok {
-				return fmt.Errorf("%s.environment[%d].name is missing or not a string", what, i)
-			}
-			env = append(env, o)
+	env, err := c.objects("environment", what+".environment")
+	if err != nil {
+		return err
+	}
+	for i, o := range env {
+		if _, ok := o.str("name"); !ok {
+			return fmt.Errorf("%s.environment[%d].name is missing or not a string", what, i)
 		}
 	}
 	for _, v := range vars {
@@ -359,7 +351,7 @@ func checkEnv(c *object, name string) error {
 // mountSocket mounts the directory of a DogStatsD Unix socket
 // (DD_DOGSTATSD_URL=unix:///var/run/datadog/dsd.socket) from the host,
 // read-only, as Datadog documents for an Agent on the host.
-func mountSocket(td, side *object, vars []Var) error {
+func mountSocket(td, side *object, what string, vars []Var) error {
 	var sock string
 	for _, v := range vars {
 		if v.Name == "DD_DOGSTATSD_URL" {
@@ -377,19 +369,9 @@ func mountSocket(td, side *object, vars []Var) error {
 	}
 	dir := path.Dir(u.Path)
 
-	var volumes []*object
-	if raw := td.get("volumes"); raw != nil && string(raw) != "null" {
-		arr, err := parseArray(raw, "volumes")
-		if err != nil {
-			return err
-		}
-		for i, e := range arr {
-			o, err := parseObject(e, fmt.Sprintf("volumes[%d]", i))
-			if err != nil {
-				return err
-			}
-			volumes = append(volumes, o)
-		}
+	volumes, err := td.objects("volumes", "volumes")
+	if err != nil {
+		return err
 	}
 	if !slices.ContainsFunc(volumes, func(o *object) bool { n, _ := o.str("name"); return n == SocketVolume }) {
 		host := newObject()
@@ -403,19 +385,9 @@ func mountSocket(td, side *object, vars []Var) error {
 		td.set("volumes", raw)
 	}
 
-	var mounts []*object
-	if raw := side.get("mountPoints"); raw != nil && string(raw) != "null" {
-		arr, err := parseArray(raw, "mountPoints")
-		if err != nil {
-			return err
-		}
-		for i, e := range arr {
-			o, err := parseObject(e, fmt.Sprintf("mountPoints[%d]", i))
-			if err != nil {
-				return err
-			}
-			mounts = append(mounts, o)
-		}
+	mounts, err := side.objects("mountPoints", what+".mountPoints")
+	if err != nil {
+		return err
 	}
 	if !slices.ContainsFunc(mounts, func(o *object) bool { p, _ := o.str("containerPath"); return p == dir }) {
 		m := newObject()

@@ -162,4 +162,24 @@ func parseArray(raw []byte, what string) ([]json.RawMessage, error) {
 	return arr, nil
 }
 
+// objects returns key's value, an array of objects, or none when key is
+// absent or null; what names the array in errors.
+func (o *object) objects(key, what string) ([]*object, error) {
+	raw := o.get(key)
+	if raw == nil || string(raw) == "null" {
+		return nil, nil
+	}
+	arr, err := parseArray(raw, what)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*object, len(arr))
+	for i, e := range arr {
+		if out[i], err = parseObject(e, fmt.Sprintf("%s[%d]", what, i)); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 var errNotTaskDefinition = errors.New("not a task definition")

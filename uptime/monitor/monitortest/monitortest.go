@@ -18,6 +18,8 @@ import (
 	"strings"
 
 	"github.com/DataDog/datadog-api-client-go/v2/api/datadogV1"
+
+	"ecs-uptime/internal/jsonsubset"
 )
 
 // Monitor decodes b into datadogV1.Monitor and checks it.
@@ -51,7 +53,13 @@ func check(b []byte, v any) error {
 	if err := decode(back, &again); err != nil {
 		return err
 	}
-	missing("", orig, again, &problems)
+	for _, d := range jsonsubset.Compare(orig, again, nil) {
+		if d.Missing {
+			problems = append(problems, d.Path+": dropped by Datadog's model")
+		} else {
+			problems = append(problems, fmt.Sprintf("%s: %v, the model writes %v", d.Path, d.Want, d.Got))
+		}
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%T:\n%s", v, strings.Join(problems, "\n"))
 	}
@@ -124,39 +132,4 @@ func orDot(at string) string {
 		return "."
 	}
 	return at
-}
-
-// missing reports every field of orig that the model did not write back
-// with the same value.
-func missing(at string, orig, back any, problems *[]string) {
-	switch o := orig.(type) {
-	case map[string]any:
-		b, _ := back.(map[string]any)
-		keys := make([]string, 0, len(o))
-		for k := range o {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			bv, ok := b[k]
-			if !ok {
-				*problems = append(*problems, fmt.Sprintf("%s: dropped by Datadog's model", join(at, k)))
-				continue
-			}
-			missing(join(at, k), o[k], bv, problems)
-		}
-	case []any:
-		b, _ := back.([]any)
-		if len(b) != len(o) {
-			*problems = append(*problems, fmt.Sprintf("%s: %d elements, the model writes %d", orDot(at), len(o), len(b)))
-			return
-		}
-		for i := range o {
-			missing(fmt.Sprintf("%s[%d]", at, i), o[i], b[i], problems)
-		}
-	default:
-		if !reflect.DeepEqual(orig, back) {
-			*problems = append(*problems, fmt.Sprintf("%s: %v, the model writes %v", orDot(at), orig, back))
-		}
-	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"ecs-uptime/internal/jsonsubset"
 	"ecs-uptime/uptime/config"
 	"ecs-uptime/uptime/dogstatsd"
 )
@@ -70,7 +71,13 @@ func Validate(doc []byte) error {
 		return fmt.Errorf("decode the SDK's request body: %w", err)
 	}
 	var problems []string
-	compare("", orig, back, &problems)
+	for _, d := range jsonsubset.Compare(orig, back, zero) {
+		if d.Missing {
+			problems = append(problems, fmt.Sprintf("%s: not a field of AWS's ECS model under that exact name (the SDK would not send it)", d.Path))
+		} else {
+			problems = append(problems, fmt.Sprintf("%s: %v, the SDK sends %v", d.Path, d.Want, d.Got))
+		}
+	}
 	enums("", reflect.ValueOf(in), &problems)
 	problems = append(problems, rules(&in)...)
 	if len(problems) > 0 {
@@ -115,57 +122,6 @@ func decodeNumbers(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	return dec.Decode(v)
-}
-
-// compare reports every field of orig that the SDK did not send back
-// unchanged.
-func compare(at string, orig, back any, problems *[]string) {
-	switch o := orig.(type) {
-	case map[string]any:
-		b, _ := back.(map[string]any)
-		keys := make([]string, 0, len(o))
-		for k := range o {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			p := k
-			if at != "" {
-				p = at + "." + k
-			}
-			bv, ok := b[k]
-			if !ok {
-				if o[k] == nil || zero(k, o[k]) {
-					continue // null: the same as absent; zero: see zero
-				}
-				*problems = append(*problems, fmt.Sprintf("%s: not a field of AWS's ECS model under that exact name (the SDK would not send it)", p))
-				continue
-			}
-			compare(p, o[k], bv, problems)
-		}
-	case []any:
-		b, _ := back.([]any)
-		if len(b) != len(o) {
-			*problems = append(*problems, fmt.Sprintf("%s: %d elements, the SDK sends %d", at, len(o), len(b)))
-			return
-		}
-		for i := range o {
-			compare(fmt.Sprintf("%s[%d]", at, i), o[i], b[i], problems)
-		}
-	case json.Number:
-		b, _ := back.(json.Number)
-		if x, y := o.String(), b.String(); x != y {
-			fx, e1 := strconv.ParseFloat(x, 64)
-			fy, e2 := strconv.ParseFloat(y, 64)
-			if e1 != nil || e2 != nil || fx != fy {
-				*problems = append(*problems, fmt.Sprintf("%s: %s, the SDK sends %v", at, x, back))
-			}
-		}
-	default:
-		if !reflect.DeepEqual(orig, back) {
-			*problems = append(*problems, fmt.Sprintf("%s: %v, the SDK sends %v", at, orig, back))
-		}
-	}
 }
 
 // enums reports every value of an SDK enum type (a string type with a
@@ -222,10 +178,14 @@ func lowerFirst(s string) string {
 	return strings.ToLower(s[:1]) + s[1:]
 }
 
-// zero reports a 0 under a lowerCamel key: describe-task-definition output
-// writes "cpu": 0 for containers, and the SDK leaves unboxed zero integers
-// out of its request, as the API reads them the same.
+// zero lets a null or a 0 under a lowerCamel key be absent from the SDK's
+// request: null is absent, describe-task-definition output writes
+// "cpu": 0 for containers, and the SDK leaves unboxed zero integers out of
+// its request, as the API reads them the same.
 func zero(key string, v any) bool {
+	if v == nil {
+		return true
+	}
 	n, ok := v.(json.Number)
 	return ok && n.String() == "0" && key != "" && key[0] >= 'a' && key[0] <= 'z'
 }
