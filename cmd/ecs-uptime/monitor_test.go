@@ -90,3 +90,21 @@ func TestMonitorCommand(t *testing.T) {
 		})
 	}
 }
+
+// The models that check task definitions and monitors (AWS's SDK,
+// Datadog's API client, an HCL parser) are for tests only: the binary that
+// runs in every task links none of them.
+func TestTestOnlyModulesStayOutOfTheBinary(t *testing.T) {
+	out, err := exec.Command("go", "version", "-m", binary).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go version -m: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "github.com/DataDog/datadog-go/v5") {
+		t.Fatalf("go version -m lists no datadog-go: is this the binary?\n%s", out)
+	}
+	for _, mod := range []string{"github.com/aws/aws-sdk-go-v2", "github.com/DataDog/datadog-api-client-go", "github.com/hashicorp/hcl"} {
+		if strings.Contains(string(out), mod) {
+			t.Errorf("the binary links %s, a test-only module", mod)
+		}
+	}
+}
