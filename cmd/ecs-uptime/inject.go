@@ -24,9 +24,10 @@ or on its own output, changes nothing but what the flags say.
     | ecs-uptime inject --image REGISTRY/ecs-uptime:1.0.0 > web.json
   aws ecs register-task-definition --cli-input-json file://web.json
 
-The sidecar's ECS_UPTIME_SOURCE, _INTERVAL, _WARNING, _CRITICAL and
-_MAX_LIFETIME come from the flags (defaults included); its other variables are
-kept. A new sidecar logs where the first container with a logConfiguration does.
+The sidecar's essential flag and its ECS_UPTIME_SOURCE, _INTERVAL, _WARNING,
+_CRITICAL and _MAX_LIFETIME come from the flags, defaults included (its image
+too, when --image is given); its other fields and variables are kept. A new
+sidecar logs where the first container with a logConfiguration does.
 
 Flags:`
 
