@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -160,6 +161,7 @@ func (c *Config) validate(environ map[string]string) []string {
 	if c.MaxLifetime > 0 && c.Source == SourceDocker {
 		p = append(p, fmt.Sprintf("ECS_UPTIME_MAX_LIFETIME=%q: want it unset with ECS_UPTIME_SOURCE=docker (the host daemon never stops tasks it does not own)", environ["ECS_UPTIME_MAX_LIFETIME"]))
 	}
+	p = append(p, unknownVariables(environ)...)
 	if c.HealthPort < 0 || c.HealthPort > 65535 {
 		p = append(p, bad(environ, "ECS_UPTIME_HEALTH_PORT", ""))
 	}
@@ -279,4 +281,69 @@ func splitTags(s string, keyValue bool) ([]string, error) {
 		}
 	}
 	return fields, nil
+}
+
+// ownPrefix is the prefix of ecs-uptime's own variables. One it does not
+// read is a typo or a leftover (ECS_UPTIME_CRITICIAL=2h would otherwise
+// leave the 24h default in force without a word), so it is refused.
+const ownPrefix = "ECS_UPTIME_"
+
+// unknownVariables names every ECS_UPTIME_ variable in environ that Config
+// does not read, with the nearest one it does read when that looks meant.
+func unknownVariables(environ map[string]string) []string {
+	params, _ := env.GetFieldParams(&Config{}) // only fails on a non-struct
+	var known []string
+	for _, f := range params {
+		if strings.HasPrefix(f.Key, ownPrefix) {
+			known = append(known, f.Key)
+		}
+	}
+	var p []string
+	for key := range environ {
+		if !strings.HasPrefix(key, ownPrefix) || slices.Contains(known, key) {
+			continue
+		}
+		hint := "one of " + strings.Join(known, ", ")
+		if near, d := nearest(key, known); d <= 3 {
+			hint = near
+		}
+		p = append(p, fmt.Sprintf("%s=%q: not a variable ecs-uptime reads; want %s", key, environ[key], hint))
+	}
+	slices.Sort(p) // the map's order is random; the message must not be
+	return p
+}
+
+// nearest returns the candidate with the smallest edit distance to s,
+// ignoring case, and that distance.
+func nearest(s string, candidates []string) (string, int) {
+	s = strings.ToUpper(s)
+	best, bestD := "", -1
+	for _, c := range candidates {
+		if d := editDistance(s, c); bestD < 0 || d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best, bestD
+}
+
+// editDistance is the Levenshtein distance between a and b (bytes: the
+// names are ASCII).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }

@@ -117,6 +117,9 @@ func TestBadValues(t *testing.T) {
 		{"url with unknown scheme", map[string]string{"DD_DOGSTATSD_URL": "tcp://agent:8125"}, `DD_DOGSTATSD_URL="tcp://agent:8125": want udp://HOST:PORT, unix:///PATH or unixgram:///PATH`},
 		{"unix url with relative path", map[string]string{"DD_DOGSTATSD_URL": "unix://dsd.socket"}, `DD_DOGSTATSD_URL="unix://dsd.socket"`},
 		{"udp url with a bad port", map[string]string{"DD_DOGSTATSD_URL": "udp://agent:0"}, `DD_DOGSTATSD_URL="udp://agent:0"`},
+		{"misspelled variable", map[string]string{"ECS_UPTIME_CRITICIAL": "2h"}, `ECS_UPTIME_CRITICIAL="2h": not a variable ecs-uptime reads; want ECS_UPTIME_CRITICAL`},
+		{"unknown variable", map[string]string{"ECS_UPTIME_TIMEOUT": "5s"}, `ECS_UPTIME_TIMEOUT="5s": not a variable ecs-uptime reads; want one of ECS_UPTIME_SOURCE, ECS_UPTIME_INTERVAL`},
+		{"wrong case", map[string]string{"ECS_UPTIME_interval": "1m"}, `want ECS_UPTIME_INTERVAL`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -140,5 +143,20 @@ func TestEveryProblemAtOnce(t *testing.T) {
 	var cerr *Error
 	if !errors.As(err, &cerr) || len(cerr.Problems) != 3 {
 		t.Fatalf("Load = %v, want three problems, one per variable", err)
+	}
+}
+
+// TestOtherVariablesAreNotOurs: only the ECS_UPTIME_ prefix is ecs-uptime's;
+// what the ECS agent and the platform set beside it is no problem.
+func TestOtherVariablesAreNotOurs(t *testing.T) {
+	if _, err := Load(map[string]string{
+		"ECS_CONTAINER_METADATA_URI":    "http://169.254.170.2/v3/abc",
+		"ECS_AGENT_URI":                 "http://169.254.170.2/api/abc",
+		"AWS_EXECUTION_ENV":             "AWS_ECS_FARGATE",
+		"ECS_UPTIME":                    "no underscore after the prefix",
+		"ECS_UPTIME_CONTAINER_METRICS":  "true",
+		"ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/abc",
+	}); err != nil {
+		t.Errorf("Load = %v, want no problem", err)
 	}
 }
