@@ -288,19 +288,28 @@ func splitTags(s string, keyValue bool) ([]string, error) {
 // leave the 24h default in force without a word), so it is refused.
 const ownPrefix = "ECS_UPTIME_"
 
+// Variables returns the names of every variable Config reads, in the
+// order of the struct.
+func Variables() []string {
+	params, _ := env.GetFieldParams(&Config{}) // only fails on a non-struct
+	names := make([]string, 0, len(params))
+	for _, f := range params {
+		names = append(names, f.Key)
+	}
+	return names
+}
+
+// Own reports whether name is in ecs-uptime's own namespace (ECS_UPTIME_),
+// where every name must be one that Config reads.
+func Own(name string) bool { return strings.HasPrefix(name, ownPrefix) }
+
 // unknownVariables names every ECS_UPTIME_ variable in environ that Config
 // does not read, with the nearest one it does read when that looks meant.
 func unknownVariables(environ map[string]string) []string {
-	params, _ := env.GetFieldParams(&Config{}) // only fails on a non-struct
-	var known []string
-	for _, f := range params {
-		if strings.HasPrefix(f.Key, ownPrefix) {
-			known = append(known, f.Key)
-		}
-	}
+	known := slices.DeleteFunc(Variables(), func(k string) bool { return !Own(k) })
 	var p []string
 	for key := range environ {
-		if !strings.HasPrefix(key, ownPrefix) || slices.Contains(known, key) {
+		if !Own(key) || slices.Contains(known, key) {
 			continue
 		}
 		hint := "one of " + strings.Join(known, ", ")

@@ -319,18 +319,6 @@ func ImageIsECSUptime(image string) bool {
 	return dogstatsd.SplitImage(image).Short == "ecs-uptime"
 }
 
-// knownVariables are the variables config.Config reads.
-func knownVariables() map[string]bool {
-	m := map[string]bool{}
-	t := reflect.TypeFor[config.Config]()
-	for i := range t.NumField() {
-		if k := t.Field(i).Tag.Get("env"); k != "" {
-			m[k] = true
-		}
-	}
-	return m
-}
-
 // CheckECSUptime checks every ecs-uptime container of doc (by image, see
 // ImageIsECSUptime) with the binary's own config code: an ECS_UPTIME_*
 // variable the binary does not know, or a value config.Load refuses, is an
@@ -341,7 +329,6 @@ func CheckECSUptime(doc []byte) (int, error) {
 	if err := json.Unmarshal(doc, &in); err != nil {
 		return 0, err
 	}
-	known := knownVariables()
 	var problems []string
 	n := 0
 	for i, c := range in.ContainerDefinitions {
@@ -352,14 +339,10 @@ func CheckECSUptime(doc []byte) (int, error) {
 		at := fmt.Sprintf("containerDefinitions[%d] (%s)", i, aws.ToString(c.Name))
 		env := map[string]string{}
 		for _, e := range c.Environment {
-			name, value := aws.ToString(e.Name), aws.ToString(e.Value)
-			if strings.HasPrefix(name, "ECS_UPTIME_") && !known[name] {
-				problems = append(problems, fmt.Sprintf("%s: %s is not a variable ecs-uptime reads", at, name))
-			}
-			env[name] = value
+			env[aws.ToString(e.Name)] = aws.ToString(e.Value) // config.Load refuses unknown ECS_UPTIME_ names
 		}
-		for _, s := range c.Secrets {
-			if name := aws.ToString(s.Name); strings.HasPrefix(name, "ECS_UPTIME_") && !known[name] {
+		for _, s := range c.Secrets { // values unknown here: only the names can be checked
+			if name := aws.ToString(s.Name); config.Own(name) && !slices.Contains(config.Variables(), name) {
 				problems = append(problems, fmt.Sprintf("%s: secret %s is not a variable ecs-uptime reads", at, name))
 			}
 		}

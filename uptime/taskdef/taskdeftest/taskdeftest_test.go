@@ -93,7 +93,7 @@ func TestCheckECSUptimeRejects(t *testing.T) {
 		doc  string
 		want string
 	}{
-		{"unknown variable", string(unknown), "ECS_UPTIME_CRITICIAL is not a variable ecs-uptime reads"},
+		{"unknown variable", string(unknown), "ECS_UPTIME_CRITICIAL=\"24h\": not a variable ecs-uptime reads; want ECS_UPTIME_CRITICAL"},
 		{"bad duration", strings.Replace(string(good), `"24h"`, `"a day"`, 1), `ECS_UPTIME_CRITICAL="a day": want a Go duration`},
 		{"warning over critical", strings.Replace(string(good), `{ "name": "ECS_UPTIME_CRITICAL", "value": "24h" }`, `{ "name": "ECS_UPTIME_CRITICAL", "value": "1h" }, { "name": "ECS_UPTIME_WARNING", "value": "2h" }`, 1), "want less than ECS_UPTIME_CRITICAL"},
 		{"max lifetime on a non-essential sidecar", strings.Replace(string(good), `"ECS_UPTIME_CRITICAL"`, `"ECS_UPTIME_MAX_LIFETIME"`, 1), "essential is false"},
