@@ -230,6 +230,18 @@ func freePort(t testing.TB) string {
 	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 }
 
+// socketGroup returns the numeric group of the engine's socket. The socket
+// is root:docker 0660 on ECS hosts as here: user 65532 reaches it through
+// that group.
+func socketGroup(t testing.TB, sock string) string {
+	t.Helper()
+	var st syscall.Stat_t
+	if err := syscall.Stat(sock, &st); err != nil {
+		t.Fatalf("the engine's socket: %v", err)
+	}
+	return strconv.FormatUint(uint64(st.Gid), 10)
+}
+
 func sorted(s []string) []string {
 	s = slices.Clone(s)
 	slices.Sort(s)
@@ -309,10 +321,6 @@ func TestImageDockerMode(t *testing.T) {
 	if !ok {
 		unavailable(t, "docker mode mounts the engine's socket, and DOCKER_HOST="+host+" is not unix://")
 	}
-	var st syscall.Stat_t
-	if err := syscall.Stat(sock, &st); err != nil {
-		t.Fatal(err)
-	}
 	arn := dockertest.TaskARN("eu-west-1", "123456789012", "image-e2e")
 	task := dockertest.Container{TaskARN: arn, Cluster: "image-e2e", Family: "db-migrate", Version: "7"}
 	initC, app := task, task
@@ -325,10 +333,8 @@ func TestImageDockerMode(t *testing.T) {
 	appStart := dockertest.StartedAt(t, host, appID)
 
 	a := newAgent(t)
-	// The engine's socket is root:docker 0660 on ECS hosts as here: user
-	// 65532 reaches it through the socket's group.
 	c := runImage(t, host, image, "--network", "none",
-		"-v", sock+":/var/run/docker.sock:ro", "--group-add", strconv.FormatUint(uint64(st.Gid), 10),
+		"-v", sock+":/var/run/docker.sock:ro", "--group-add", socketGroup(t, sock),
 		"-v", a.dir+":"+dsdDir, "-e", "DD_DOGSTATSD_URL="+dsdURL,
 		"-e", "ECS_UPTIME_SOURCE=docker", "-e", "ECS_UPTIME_INTERVAL=1s", "-e", "ECS_UPTIME_CRITICAL=0",
 		"-e", "ECS_UPTIME_CONTAINER_METRICS=true")
