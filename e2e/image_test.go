@@ -289,6 +289,12 @@ func TestImageECSMode(t *testing.T) {
 		t.Errorf("healthcheck in the running container: %v %s", err, out)
 	}
 
+	// Stop just after a cycle, as far as can be from the next read: a
+	// SIGTERM that lands while a read is in flight cancels it, and that
+	// cycle rightly sends nothing.
+	if n := len(a.of(demoARN, "ecs.task.uptime")); len(a.wait(demoARN, "ecs.task.uptime", n+1, 5*time.Second)) <= n {
+		t.Fatalf("no gauge for 5 s; logs:\n%s", c.logs())
+	}
 	if code := c.stop(); code != 0 {
 		t.Errorf("docker stop: exit %d, want 0; logs:\n%s", code, c.logs())
 	}
@@ -298,6 +304,7 @@ func TestImageECSMode(t *testing.T) {
 	// socket; the listener may still be parsing them.)
 	reads := ep.reads.Load()
 	sent := len(a.wait(demoARN, "ecs.task.uptime", int(reads), 2*time.Second))
+	t.Logf("%d metadata reads, %d gauges received", reads, sent)
 	if int64(sent) != reads {
 		t.Errorf("after the stop: %d gauges received for %d metadata reads, want one per read", sent, reads)
 	}
