@@ -80,11 +80,18 @@ func (t *Tracker) Observe(tasks []Task) Cycle {
 		if running == 0 {
 			continue
 		}
-		tu := TaskUptime{Task: *task, Uptime: t.since(now, earliest, task.ARN, ""), Containers: make([]ContainerUptime, 0, running)}
+		skewed := false
+		tu := TaskUptime{Task: *task, Uptime: t.since(now, earliest, task.ARN, "", &skewed), Containers: make([]ContainerUptime, 0, running)}
 		for _, ctr := range task.Containers {
 			if ctr.Running && !ctr.StartedAt.IsZero() {
-				tu.Containers = append(tu.Containers, ContainerUptime{Container: ctr, Uptime: t.since(now, ctr.StartedAt, task.ARN, ctr.ID)})
+				tu.Containers = append(tu.Containers, ContainerUptime{Container: ctr, Uptime: t.since(now, ctr.StartedAt, task.ARN, ctr.ID, &skewed)})
 			}
+		}
+		if !skewed && t.skewed[task.ARN] {
+			// The end of the skew is a change of state too, and the
+			// next skew must be logged again.
+			delete(t.skewed, task.ARN)
+			t.log.Info("start times are no longer in the future; the clock caught up", slog.String("task_arn", task.ARN))
 		}
 		c.Tasks = append(c.Tasks, tu)
 	}
@@ -99,13 +106,14 @@ func (t *Tracker) Observe(tasks []Task) Cycle {
 }
 
 // since returns now-start, or 0 for a start in the future (clock skew
-// between this host and the one that stamped the start), logging that once
-// per task.
-func (t *Tracker) since(now, start time.Time, taskARN, containerID string) time.Duration {
+// between this host and the one that stamped the start, or a clock stepped
+// back), setting *skewed and logging that once per task until it ends.
+func (t *Tracker) since(now, start time.Time, taskARN, containerID string, skewed *bool) time.Duration {
 	d := now.Sub(start)
 	if d >= 0 {
 		return d
 	}
+	*skewed = true
 	if !t.skewed[taskARN] {
 		t.skewed[taskARN] = true
 		t.log.Warn("start time is in the future (clock skew); reporting 0 until the clock catches up",
