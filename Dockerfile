@@ -13,6 +13,8 @@ ARG GO_IMAGE=golang:1.26.8-bookworm
 
 # The builder runs on the build machine's own platform and cross-compiles
 # for the target one: no emulation, a fast arm64 (Graviton) build anywhere.
+# The classic builder (docker.io without buildx) sets no BUILDPLATFORM:
+# "linux" then means linux on the engine's own architecture.
 FROM --platform=${BUILDPLATFORM:-linux} ${GO_IMAGE} AS build
 WORKDIR /src
 # No separate `go mod download` layer: it would fetch every module go.mod
