@@ -245,8 +245,17 @@ func TestBadConfigurationExits2BeforeSending(t *testing.T) {
 	}
 }
 
+// command runs the binary with args in a clean environment: whatever the
+// test process has (a developer's own ECS_UPTIME_ settings, CI's variables)
+// must not change what is tested.
+func command(args ...string) *exec.Cmd {
+	cmd := exec.Command(binary, args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	return cmd
+}
+
 func TestDemo(t *testing.T) {
-	out, err := exec.Command(binary, "demo", "--duration", "1500ms").Output()
+	out, err := command("demo", "--duration", "1500ms").Output()
 	if err != nil {
 		t.Fatalf("demo: %v", err)
 	}
@@ -274,7 +283,7 @@ func TestCommands(t *testing.T) {
 		{[]string{"demo", "--duration", "soon"}, 2, "invalid value"},
 	}
 	for _, tc := range tests {
-		cmd := exec.Command(binary, tc.args...)
+		cmd := command(tc.args...)
 		out, _ := cmd.CombinedOutput()
 		if cmd.ProcessState.ExitCode() != tc.code || !strings.Contains(string(out), tc.out) {
 			t.Errorf("ecs-uptime %v: exit %d, output %q; want exit %d and %q", tc.args, cmd.ProcessState.ExitCode(), out, tc.code, tc.out)
