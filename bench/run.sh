@@ -8,7 +8,7 @@
 #   - a soak of the Runner: a million cycles in one process, CPU per cycle,
 #     live heap and goroutines after a tenth of the run and at the end
 #     (BenchmarkSoak);
-#   - the real binary at a 100 ms interval (the smallest the configuration
+#   - the release binary at a 100 ms interval (the smallest the configuration
 #     allows) under /usr/bin/time -v: peak RSS, CPU per cycle, VmRSS and
 #     threads sampled from /proc, and the time from start to first gauge
 #     (BenchmarkProcess).
@@ -44,12 +44,16 @@ fi
   echo "kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$out/machine.txt"
 
+# The binary as the Dockerfile builds it (static, stripped, no HTTP/2).
+CGO_ENABLED=0 go build -trimpath -tags nethttpomithttp2 -ldflags "-s -w" -o "$out/ecs-uptime" ./cmd/ecs-uptime
+echo "binary $(stat -c %s "$out/ecs-uptime") bytes, built as the Dockerfile does" | tee -a "$out/machine.txt"
+
 echo "== cycle: in-process, 5 runs each" >&2
 go test -run '^$' -bench '^(BenchmarkCycle|BenchmarkCycleNaive)$' -benchmem -count 5 ./cmd/ecs-uptime | tee "$out/cycle.txt" >&2
 echo "== soak: $cycles cycles in one Runner" >&2
 go test -run '^$' -bench '^BenchmarkSoak$' -benchmem -benchtime "${cycles}x" -timeout 120m ./cmd/ecs-uptime | tee "$out/soak.txt" >&2
 echo "== the binary at a 100 ms interval for $soak" >&2
-ECS_UPTIME_SOAK=$soak go test -run '^$' -bench '^BenchmarkProcess$' -benchtime 1x -timeout 120m ./cmd/ecs-uptime | tee "$out/process.txt" >&2
+ECS_UPTIME_SOAK=$soak ECS_UPTIME_BENCH_BINARY=$PWD/$out/ecs-uptime go test -run '^$' -bench '^BenchmarkProcess$' -benchtime 1x -timeout 120m ./cmd/ecs-uptime | tee "$out/process.txt" >&2
 if [ "${ECS_UPTIME_BENCH_DOCKER:-}" = 1 ]; then
   echo "== docker source: naive list+inspect against the event-fed source" >&2
   go test -run '^$' -bench '^BenchmarkRead$' -benchtime 100x ./uptime/docker | tee "$out/docker.txt" >&2
@@ -88,7 +92,7 @@ first=$(metric "$out/process.txt" BenchmarkProcess first-gauge-max-ms)
   echo "| live heap after 10% / all of $cycles cycles | flat | $(mib "$(metric "$out/soak.txt" BenchmarkSoak heap-B@10%)") / $(mib "$(metric "$out/soak.txt" BenchmarkSoak heap-B@end)") MiB | |"
   echo "| goroutines after 10% / all of $cycles cycles | flat | $(metric "$out/soak.txt" BenchmarkSoak goroutines@10%) / $(metric "$out/soak.txt" BenchmarkSoak goroutines@end) | |"
   echo "| peak RSS of the binary (/usr/bin/time -v) | ≤ 12 MiB | $rss MiB, $(meets "$rss" 12) | |"
-  echo "| VmRSS first / last sample, threads first / last, over $soak | flat | $(metric "$out/process.txt" BenchmarkProcess RSS-MiB@first) / $(metric "$out/process.txt" BenchmarkProcess RSS-MiB@last) MiB, $(metric "$out/process.txt" BenchmarkProcess threads@first) / $(metric "$out/process.txt" BenchmarkProcess threads@last) | |"
+  echo "| VmRSS at the first second / half-way / end of $soak; threads first / end | flat | $(metric "$out/process.txt" BenchmarkProcess RSS-MiB@first) / $(metric "$out/process.txt" BenchmarkProcess RSS-MiB@half) / $(metric "$out/process.txt" BenchmarkProcess RSS-MiB@last) MiB; $(metric "$out/process.txt" BenchmarkProcess threads@first) / $(metric "$out/process.txt" BenchmarkProcess threads@last) | |"
   echo "| start to first gauge, median / worst of 5 | ≤ 100 ms | $(metric "$out/process.txt" BenchmarkProcess first-gauge-ms) / $first ms, $(meets "$first" 100) | |"
   if [ -f "$out/docker.txt" ]; then
     for k in 10 200; do

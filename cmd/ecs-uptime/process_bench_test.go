@@ -89,7 +89,8 @@ func countGauges(ps []receiver.Packet) int {
 //     thread count sampled every second from /proc: their first and last
 //     samples, which agree when nothing grows.
 //
-// bench/run.sh runs it; by hand:
+// It runs the binary ECS_UPTIME_BENCH_BINARY names, else a plain go build.
+// bench/run.sh builds the binary as the Dockerfile does and runs it; by hand:
 //
 //	ECS_UPTIME_SOAK=3m go test -run '^$' -bench BenchmarkProcess -benchtime 1x -timeout 30m ./cmd/ecs-uptime
 func BenchmarkProcess(b *testing.B) {
@@ -103,6 +104,10 @@ func BenchmarkProcess(b *testing.B) {
 			b.Fatalf("ECS_UPTIME_SOAK=%q: %v", v, err)
 		}
 		soak = d
+	}
+	bin := binary
+	if v := os.Getenv("ECS_UPTIME_BENCH_BINARY"); v != "" {
+		bin = v // the release build, as bench/run.sh makes it
 	}
 	doc := tenContainerTask(b)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(doc) }))
@@ -119,7 +124,7 @@ func BenchmarkProcess(b *testing.B) {
 		var firsts []time.Duration
 		for range 5 {
 			agent.Packets()
-			cmd := exec.Command(binary)
+			cmd := exec.Command(bin)
 			cmd.Env = env
 			began := time.Now()
 			if err := cmd.Start(); err != nil {
@@ -139,7 +144,7 @@ func BenchmarkProcess(b *testing.B) {
 		b.ReportMetric(float64(firsts[len(firsts)-1].Microseconds())/1000, "first-gauge-max-ms")
 
 		agent.Packets()
-		cmd := exec.Command("/usr/bin/time", "-v", binary)
+		cmd := exec.Command("/usr/bin/time", "-v", bin)
 		cmd.Env = env
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
@@ -181,11 +186,12 @@ func BenchmarkProcess(b *testing.B) {
 		if !ok1 || !ok2 || !ok3 || len(samples) == 0 {
 			b.Fatalf("no /usr/bin/time -v figures or /proc samples:\n%s", stderr.String())
 		}
-		first, last := samples[0], samples[len(samples)-1]
+		first, half, last := samples[0], samples[len(samples)/2], samples[len(samples)-1]
 		b.ReportMetric(maxRSS/1024, "peak-RSS-MiB")
 		b.ReportMetric((user+sys)*1e3/float64(gauges), "cpu-ms/cycle")
 		b.ReportMetric(float64(gauges), "cycles")
 		b.ReportMetric(float64(first["VmRSS"])/1024, "RSS-MiB@first")
+		b.ReportMetric(float64(half["VmRSS"])/1024, "RSS-MiB@half")
 		b.ReportMetric(float64(last["VmRSS"])/1024, "RSS-MiB@last")
 		b.ReportMetric(float64(last["VmHWM"])/1024, "VmHWM-MiB")
 		b.ReportMetric(float64(first["Threads"]), "threads@first")
