@@ -253,15 +253,20 @@ func TestEndpointFaults(t *testing.T) {
 			if d := back.Sub(recovered); d > faultInterval*5/4 {
 				t.Errorf("first gauge %v after the recovery, want within one interval (%v)", d, faultInterval)
 			}
-			g.collect(faultInterval)
+			// Count right after a gauge arrived: its read is counted and
+			// the next one is an interval away.
+			g.collect(faultInterval / 2)
+			if g.waitFirst(faultInterval + 3*time.Second).IsZero() {
+				t.Fatalf("the series stopped after the recovery; logs:\n%s", p.stderr)
+			}
+			gauges, good := int64(len(g.got)), ep.good.Load()
 			code, _ := p.stop(t, syscall.SIGTERM)
-			g.collect(50 * time.Millisecond)
 			if code != exitOK {
 				t.Errorf("exit %d after SIGTERM, want 0 (it kept running through the fault)", code)
 			}
 			checkValues(t, g.got, ep.started)
-			if n := int64(len(g.got)); n != ep.good.Load() {
-				t.Errorf("%d gauges for %d good reads: a failed read sent something, or a good one nothing", n, ep.good.Load())
+			if gauges != good {
+				t.Errorf("%d gauges for %d good reads: a failed read sent something, or a good one nothing", gauges, good)
 			}
 			lines := logLines(p)
 			want := append(append([]string{"ecs-uptime started"}, tc.wantLogs...), "stopped")
