@@ -2,7 +2,7 @@
 # Starts a private Docker engine for the tests and stops it again; it never
 # touches an engine it did not start.
 #
-#   source .ci/dockerd.sh && dockerd_start   # exports DOCKER_HOST, ECS_UPTIME_TEST_IMAGE
+#   source .ci/dockerd.sh && dockerd_start   # exports DOCKER_HOST, TEST_ECS_UPTIME_BUSYBOX
 #   dockerd_stop
 #
 # Debian's docker.io runs here as root with the vfs storage driver and no
@@ -43,17 +43,17 @@ dockerd_start() {
     return 1
   fi
   # The test image: a static busybox and nothing else.
-  export ECS_UPTIME_TEST_IMAGE=ecs-uptime-test/busybox:1
-  if ! docker image inspect "$ECS_UPTIME_TEST_IMAGE" >/dev/null 2>&1; then
+  export TEST_ECS_UPTIME_BUSYBOX=ecs-uptime-test/busybox:1
+  if ! docker image inspect "$TEST_ECS_UPTIME_BUSYBOX" >/dev/null 2>&1; then
     local root
     root=$(mktemp -d)
     mkdir -p "$root/bin"
     cp /bin/busybox "$root/bin/busybox"
     for a in sh sleep true false echo cat; do ln -s busybox "$root/bin/$a"; done
-    tar -C "$root" -c . | docker import -c 'CMD ["/bin/sleep","3600"]' - "$ECS_UPTIME_TEST_IMAGE" >/dev/null
+    tar -C "$root" -c . | docker import -c 'CMD ["/bin/sleep","3600"]' - "$TEST_ECS_UPTIME_BUSYBOX" >/dev/null
     rm -rf "$root"
   fi
-  echo "dockerd running at $DOCKER_HOST ($(docker version --format '{{.Server.Version}}')), test image $ECS_UPTIME_TEST_IMAGE"
+  echo "dockerd running at $DOCKER_HOST ($(docker version --format '{{.Server.Version}}')), test image $TEST_ECS_UPTIME_BUSYBOX"
 }
 
 dockerd_stop() {

@@ -3,7 +3,7 @@
 # no registry is reachable; it needs a running engine (.ci/dockerd.sh).
 #
 #   source .ci/dockerd.sh && dockerd_start
-#   source .ci/image.sh && image_build     # exports ECS_UPTIME_IMAGE
+#   source .ci/image.sh && image_build     # exports TEST_ECS_UPTIME_IMAGE
 #
 # Users build with `docker build -t ecs-uptime .`, and the Dockerfile's
 # builder stage starts FROM golang:<version>. That base cannot be pulled
@@ -15,7 +15,7 @@
 # same Dockerfile with --build-arg GO_IMAGE=<stand-in>: nothing else differs.
 set -euo pipefail
 
-ECS_UPTIME_IMAGE=${ECS_UPTIME_IMAGE:-ecs-uptime:test}
+TEST_ECS_UPTIME_IMAGE=${TEST_ECS_UPTIME_IMAGE:-ecs-uptime:test}
 
 # image_builder prints the name of the local builder image, making it if
 # missing. Its tag hashes the Go version and the module list, so a change
@@ -72,8 +72,8 @@ image_builder() {
   echo "$tag"
 }
 
-# image_build builds $ECS_UPTIME_IMAGE from the Dockerfile with the local
-# builder, stamps the version and commit, and exports ECS_UPTIME_IMAGE for
+# image_build builds $TEST_ECS_UPTIME_IMAGE from the Dockerfile with the local
+# builder, stamps the version and commit, and exports TEST_ECS_UPTIME_IMAGE for
 # the image tests.
 image_build() {
   local builder version commit began
@@ -85,7 +85,7 @@ image_build() {
   # engine does not have (--bridge=none); the build needs no network.
   DOCKER_BUILDKIT=0 docker build --network none \
     --build-arg GO_IMAGE="$builder" --build-arg VERSION="$version" --build-arg COMMIT="$commit" \
-    -t "$ECS_UPTIME_IMAGE" .
-  export ECS_UPTIME_IMAGE
-  echo "built $ECS_UPTIME_IMAGE ($(docker image inspect --format '{{.Size}}' "$ECS_UPTIME_IMAGE") bytes, version $version) from the Dockerfile with $builder in $(($(date +%s) - began)) s"
+    -t "$TEST_ECS_UPTIME_IMAGE" .
+  export TEST_ECS_UPTIME_IMAGE
+  echo "built $TEST_ECS_UPTIME_IMAGE ($(docker image inspect --format '{{.Size}}' "$TEST_ECS_UPTIME_IMAGE") bytes, version $version) from the Dockerfile with $builder in $(($(date +%s) - began)) s"
 }

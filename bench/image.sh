@@ -5,9 +5,9 @@
 # time from start to the first gauge. Targets: image <= 8 MB, peak RSS <= 12 MiB.
 #
 #   bash bench/image.sh                                  # as root
-#   ECS_UPTIME_BENCH_DURATION=10s bash bench/image.sh    # a shorter run
+#   TEST_ECS_UPTIME_BENCH_DURATION=10s bash bench/image.sh    # a shorter run
 #
-# With DOCKER_HOST set it uses that engine (and ECS_UPTIME_TEST_IMAGE for the
+# With DOCKER_HOST set it uses that engine (and TEST_ECS_UPTIME_BUSYBOX for the
 # docker-mode tasks); otherwise it starts a private one (.ci/dockerd.sh).
 # Peak RSS is the process's VmHWM, read from the host's /proc; the cgroup
 # peak is the container's memory cgroup (max_usage_in_bytes or memory.peak).
@@ -24,4 +24,4 @@ fi
 source .ci/image.sh
 image_build >&2
 echo "engine $(docker version --format '{{.Server.Version}}'), $(nproc) cores, $(uname -r), cgroup $( [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] && echo v2 || echo v1)"
-ECS_UPTIME_REQUIRE_IMAGE=1 go test -run '^$' -bench '^BenchmarkImage$' -benchtime 1x -count 1 ./e2e
+TEST_ECS_UPTIME_REQUIRE_IMAGE=1 go test -run '^$' -bench '^BenchmarkImage$' -benchtime 1x -count 1 ./e2e

@@ -17,15 +17,15 @@ import (
 // running container's peak memory and the time from start to the first
 // gauge, for the sidecar (ecs) and the host daemon (docker, 10 tasks on the
 // engine). One iteration is one run of the container at a 1 s interval for
-// ECS_UPTIME_BENCH_DURATION (default 60s); run it with -benchtime 1x, as
+// TEST_ECS_UPTIME_BENCH_DURATION (default 60s); run it with -benchtime 1x, as
 // bench/image.sh does. Nothing here is a pass/fail target: it reports.
 func BenchmarkImage(b *testing.B) {
 	host, image := imageUnderTest(b)
 	d := 60 * time.Second
-	if s := os.Getenv("ECS_UPTIME_BENCH_DURATION"); s != "" {
+	if s := os.Getenv("TEST_ECS_UPTIME_BENCH_DURATION"); s != "" {
 		var err error
 		if d, err = time.ParseDuration(s); err != nil {
-			b.Fatalf("ECS_UPTIME_BENCH_DURATION=%q: %v", s, err)
+			b.Fatalf("TEST_ECS_UPTIME_BENCH_DURATION=%q: %v", s, err)
 		}
 	}
 	size := inspectImage(b, host, image).Size

@@ -4,9 +4,9 @@
 // mounted directory. It holds tests and benchmarks only; the code under
 // test is the image.
 //
-// The tests need DOCKER_HOST, ECS_UPTIME_TEST_IMAGE (see .ci/dockerd.sh)
-// and ECS_UPTIME_IMAGE, the image to test (.ci/image.sh builds it and sets
-// it). Without them they skip and say so, unless ECS_UPTIME_REQUIRE_IMAGE=1
+// The tests need DOCKER_HOST, TEST_ECS_UPTIME_BUSYBOX (see .ci/dockerd.sh)
+// and TEST_ECS_UPTIME_IMAGE, the image to test (.ci/image.sh builds it and sets
+// it). Without them they skip and say so, unless TEST_ECS_UPTIME_REQUIRE_IMAGE=1
 // (CI), where they fail instead. BenchmarkImage measures the figures the
 // README gives (bench/image.sh runs it).
 package e2e

@@ -37,23 +37,23 @@ const (
 	dsdURL = "unix://" + dsdDir + "/dsd.socket"
 )
 
-// unavailable skips the test, or fails it when ECS_UPTIME_REQUIRE_IMAGE=1.
+// unavailable skips the test, or fails it when TEST_ECS_UPTIME_REQUIRE_IMAGE=1.
 func unavailable(t testing.TB, why string) {
 	t.Helper()
 	msg := why + " (bash .ci/run builds the image; see .ci/image.sh)"
-	if os.Getenv("ECS_UPTIME_REQUIRE_IMAGE") == "1" {
-		t.Fatal("ECS_UPTIME_REQUIRE_IMAGE=1 but " + msg)
+	if os.Getenv("TEST_ECS_UPTIME_REQUIRE_IMAGE") == "1" {
+		t.Fatal("TEST_ECS_UPTIME_REQUIRE_IMAGE=1 but " + msg)
 	}
 	t.Skip("no image to test: " + msg)
 }
 
-// imageUnderTest returns DOCKER_HOST and ECS_UPTIME_IMAGE after checking
+// imageUnderTest returns DOCKER_HOST and TEST_ECS_UPTIME_IMAGE after checking
 // that the engine answers and holds the image.
 func imageUnderTest(t testing.TB) (host, image string) {
 	t.Helper()
-	image = os.Getenv("ECS_UPTIME_IMAGE")
+	image = os.Getenv("TEST_ECS_UPTIME_IMAGE")
 	if image == "" {
-		unavailable(t, "ECS_UPTIME_IMAGE is not set")
+		unavailable(t, "TEST_ECS_UPTIME_IMAGE is not set")
 	}
 	host = os.Getenv("DOCKER_HOST")
 	if host == "" {
@@ -63,7 +63,7 @@ func imageUnderTest(t testing.TB) (host, image string) {
 		unavailable(t, fmt.Sprintf("the engine at DOCKER_HOST=%s does not answer: %v", host, err))
 	}
 	if _, err := dockertest.DockerErr(host, "image", "inspect", image); err != nil {
-		unavailable(t, fmt.Sprintf("ECS_UPTIME_IMAGE=%s is not in the engine: %v", image, err))
+		unavailable(t, fmt.Sprintf("TEST_ECS_UPTIME_IMAGE=%s is not in the engine: %v", image, err))
 	}
 	return host, image
 }

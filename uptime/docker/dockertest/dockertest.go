@@ -1,10 +1,10 @@
 // Package dockertest gives tests a real Docker engine: the one DOCKER_HOST
 // names (bash .ci/run starts a private one), or a private engine a test
 // starts and stops itself, and ECS-labelled containers made from the test
-// image (ECS_UPTIME_TEST_IMAGE, a static busybox made by docker import).
+// image (TEST_ECS_UPTIME_BUSYBOX, a static busybox made by docker import).
 //
 // Without an engine the tests skip with a message saying what to set, unless
-// ECS_UPTIME_REQUIRE_DOCKER=1 (CI), where they fail instead.
+// TEST_ECS_UPTIME_REQUIRE_DOCKER=1 (CI), where they fail instead.
 package dockertest
 
 import (
@@ -23,12 +23,12 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// Unavailable skips the test, or fails it when ECS_UPTIME_REQUIRE_DOCKER=1.
+// Unavailable skips the test, or fails it when TEST_ECS_UPTIME_REQUIRE_DOCKER=1.
 func Unavailable(t testing.TB, why string) {
 	t.Helper()
 	msg := why + " (bash .ci/run starts a private engine; see .ci/dockerd.sh)"
-	if os.Getenv("ECS_UPTIME_REQUIRE_DOCKER") == "1" {
-		t.Fatal("ECS_UPTIME_REQUIRE_DOCKER=1 but " + msg)
+	if os.Getenv("TEST_ECS_UPTIME_REQUIRE_DOCKER") == "1" {
+		t.Fatal("TEST_ECS_UPTIME_REQUIRE_DOCKER=1 but " + msg)
 	}
 	t.Skip("no Docker engine: " + msg)
 }
@@ -55,12 +55,12 @@ func Host(t testing.TB) string {
 	return host
 }
 
-// Image returns the test image's name (ECS_UPTIME_TEST_IMAGE).
+// Image returns the test image's name (TEST_ECS_UPTIME_BUSYBOX).
 func Image(t testing.TB) string {
 	t.Helper()
-	img := os.Getenv("ECS_UPTIME_TEST_IMAGE")
+	img := os.Getenv("TEST_ECS_UPTIME_BUSYBOX")
 	if img == "" {
-		Unavailable(t, "ECS_UPTIME_TEST_IMAGE is not set")
+		Unavailable(t, "TEST_ECS_UPTIME_BUSYBOX is not set")
 	}
 	return img
 }
