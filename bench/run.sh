@@ -14,8 +14,8 @@
 #     (BenchmarkProcess).
 #
 #   bash bench/run.sh                                            # about 10 minutes
-#   ECS_UPTIME_SOAK=30s ECS_UPTIME_SOAK_CYCLES=100000 bash bench/run.sh   # quicker
-#   ECS_UPTIME_BENCH_DOCKER=1 bash bench/run.sh   # also the Docker source (needs an
+#   TEST_ECS_UPTIME_SOAK=30s TEST_ECS_UPTIME_SOAK_CYCLES=100000 bash bench/run.sh   # quicker
+#   TEST_ECS_UPTIME_BENCH_DOCKER=1 bash bench/run.sh   # also the Docker source (needs an
 #                                                 # engine with nothing else labelled)
 #
 # Raw output goes to bench/results/<UTC time>/ (gitignored). The machine is
@@ -23,8 +23,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-soak=${ECS_UPTIME_SOAK:-3m}
-cycles=${ECS_UPTIME_SOAK_CYCLES:-1000000}
+soak=${TEST_ECS_UPTIME_SOAK:-3m}
+cycles=${TEST_ECS_UPTIME_SOAK_CYCLES:-1000000}
 out=bench/results/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out"
 
@@ -53,8 +53,8 @@ go test -run '^$' -bench '^(BenchmarkCycle|BenchmarkCycleNaive)$' -benchmem -cou
 echo "== soak: $cycles cycles in one Runner" >&2
 go test -run '^$' -bench '^BenchmarkSoak$' -benchmem -benchtime "${cycles}x" -timeout 120m ./cmd/ecs-uptime | tee "$out/soak.txt" >&2
 echo "== the binary at a 100 ms interval for $soak" >&2
-ECS_UPTIME_SOAK=$soak ECS_UPTIME_BENCH_BINARY=$PWD/$out/ecs-uptime go test -run '^$' -bench '^BenchmarkProcess$' -benchtime 1x -timeout 120m ./cmd/ecs-uptime | tee "$out/process.txt" >&2
-if [ "${ECS_UPTIME_BENCH_DOCKER:-}" = 1 ]; then
+TEST_ECS_UPTIME_SOAK=$soak TEST_ECS_UPTIME_BENCH_BINARY=$PWD/$out/ecs-uptime go test -run '^$' -bench '^BenchmarkProcess$' -benchtime 1x -timeout 120m ./cmd/ecs-uptime | tee "$out/process.txt" >&2
+if [ "${TEST_ECS_UPTIME_BENCH_DOCKER:-}" = 1 ]; then
   echo "== docker source: naive list+inspect against the event-fed source" >&2
   go test -run '^$' -bench '^BenchmarkRead$' -benchtime 100x ./uptime/docker | tee "$out/docker.txt" >&2
 fi

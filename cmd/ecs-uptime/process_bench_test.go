@@ -83,30 +83,30 @@ func countGauges(ps []receiver.Packet) int {
 //
 //   - first-gauge-ms: from starting the process to the first gauge, the
 //     median and the worst of 5 starts;
-//   - under /usr/bin/time -v for ECS_UPTIME_SOAK (default 10s): peak RSS
+//   - under /usr/bin/time -v for TEST_ECS_UPTIME_SOAK (default 10s): peak RSS
 //     (time's "Maximum resident set size"), CPU per cycle (user + system
 //     over the cycles, start-up included), and VmRSS and the
 //     thread count sampled every second from /proc: their first and last
 //     samples, which agree when nothing grows.
 //
-// It runs the binary ECS_UPTIME_BENCH_BINARY names, else a plain go build.
+// It runs the binary TEST_ECS_UPTIME_BENCH_BINARY names, else a plain go build.
 // bench/run.sh builds the binary as the Dockerfile does and runs it; by hand:
 //
-//	ECS_UPTIME_SOAK=3m go test -run '^$' -bench BenchmarkProcess -benchtime 1x -timeout 30m ./cmd/ecs-uptime
+//	TEST_ECS_UPTIME_SOAK=3m go test -run '^$' -bench BenchmarkProcess -benchtime 1x -timeout 30m ./cmd/ecs-uptime
 func BenchmarkProcess(b *testing.B) {
 	if _, err := os.Stat("/usr/bin/time"); err != nil {
 		b.Skip("needs /usr/bin/time (Debian package time); bench/run.sh installs it")
 	}
 	soak := 10 * time.Second
-	if v := os.Getenv("ECS_UPTIME_SOAK"); v != "" {
+	if v := os.Getenv("TEST_ECS_UPTIME_SOAK"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
-			b.Fatalf("ECS_UPTIME_SOAK=%q: %v", v, err)
+			b.Fatalf("TEST_ECS_UPTIME_SOAK=%q: %v", v, err)
 		}
 		soak = d
 	}
 	bin := binary
-	if v := os.Getenv("ECS_UPTIME_BENCH_BINARY"); v != "" {
+	if v := os.Getenv("TEST_ECS_UPTIME_BENCH_BINARY"); v != "" {
 		bin = v // the release build, as bench/run.sh makes it
 	}
 	doc := tenContainerTask(b)
