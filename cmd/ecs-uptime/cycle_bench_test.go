@@ -43,6 +43,33 @@ func tenContainerTask(b *testing.B) []byte {
 	return doc
 }
 
+// benchRig serves the ten-container task on loopback and binds a UDP
+// socket as the Agent, reading it when read is set (so that its buffer
+// never fills on a long run); both close when the benchmark ends. It
+// returns the metadata base URL and the Agent's address.
+func benchRig(b *testing.B, read bool) (endpoint, agent string) {
+	b.Helper()
+	doc := tenContainerTask(b)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(doc) }))
+	b.Cleanup(srv.Close)
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { conn.Close() })
+	if read {
+		go func() {
+			buf := make([]byte, 65536)
+			for {
+				if _, _, err := conn.ReadFrom(buf); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	return srv.URL + "/v4/abc", conn.LocalAddr().String()
+}
+
 // BenchmarkCycle measures one whole collection cycle as production runs it:
 // read the task over HTTP on loopback, apply the uptime rules, send and
 // flush the gauges over UDP. The target is under 0.2 ms per cycle for a
@@ -50,17 +77,9 @@ func tenContainerTask(b *testing.B) []byte {
 func BenchmarkCycle(b *testing.B) {
 	for _, containerMetrics := range []bool{false, true} {
 		b.Run(fmt.Sprintf("10_containers/container_metrics=%v", containerMetrics), func(b *testing.B) {
-			doc := tenContainerTask(b)
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(doc) }))
-			defer srv.Close()
-			// The Agent: a UDP socket that is bound but never read.
-			agent, err := net.ListenPacket("udp", "127.0.0.1:0")
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer agent.Close()
-			src, _ := ecsmeta.New(srv.URL + "/v4/abc")
-			sink, err := dogstatsd.New(dogstatsd.Options{Addr: agent.LocalAddr().String(), ContainerMetrics: containerMetrics})
+			endpoint, agent := benchRig(b, false) // an Agent that is bound but never reads
+			src, _ := ecsmeta.New(endpoint)
+			sink, err := dogstatsd.New(dogstatsd.Options{Addr: agent, ContainerMetrics: containerMetrics})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -207,6 +207,21 @@ func logLines(p *process) []string {
 	return strings.Split(strings.TrimSpace(p.stderr.String()), "\n")
 }
 
+// checkLogLines checks that the process logged exactly one line per state
+// change, the i-th saying want[i].
+func checkLogLines(t *testing.T, p *process, want []string) {
+	t.Helper()
+	lines := logLines(p)
+	if len(lines) != len(want) {
+		t.Fatalf("%d log lines, want %d (%q), one per state change:\n%s", len(lines), len(want), want, p.stderr)
+	}
+	for i, w := range want {
+		if !strings.Contains(lines[i], w) {
+			t.Errorf("log line %d = %s, want it to say %q", i, lines[i], w)
+		}
+	}
+}
+
 // Each endpoint fault, for a few intervals, in a running process: it keeps
 // running, sends nothing for the failed reads (no 0, no stale value),
 // resumes the same series within one interval of the recovery, and logs
@@ -268,16 +283,7 @@ func TestEndpointFaults(t *testing.T) {
 			if gauges != good {
 				t.Errorf("%d gauges for %d good reads: a failed read sent something, or a good one nothing", gauges, good)
 			}
-			lines := logLines(p)
-			want := append(append([]string{"ecs-uptime started"}, tc.wantLogs...), "stopped")
-			if len(lines) != len(want) {
-				t.Fatalf("%d log lines, want %d (%q), one per state change:\n%s", len(lines), len(want), want, p.stderr)
-			}
-			for i, w := range want {
-				if !strings.Contains(lines[i], w) {
-					t.Errorf("log line %d = %s, want it to say %q", i, lines[i], w)
-				}
-			}
+			checkLogLines(t, p, append(append([]string{"ecs-uptime started"}, tc.wantLogs...), "stopped"))
 		})
 	}
 }
@@ -339,16 +345,7 @@ func TestAgentSocketFaults(t *testing.T) {
 				t.Errorf("exit %d after SIGTERM, want 0 (it kept running without the Agent)", code)
 			}
 			checkValues(t, append(before, g.got...), ep.started)
-			lines := logLines(p)
-			want := []string{"ecs-uptime started", "cannot send uptimes", "sending works again", "stopped"}
-			if len(lines) != len(want) {
-				t.Fatalf("%d log lines, want %d (%q), one per state change:\n%s", len(lines), len(want), want, p.stderr)
-			}
-			for i, w := range want {
-				if !strings.Contains(lines[i], w) {
-					t.Errorf("log line %d = %s, want it to say %q", i, lines[i], w)
-				}
-			}
+			checkLogLines(t, p, []string{"ecs-uptime started", "cannot send uptimes", "sending works again", "stopped"})
 		})
 	}
 }

@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"syscall"
 	"testing"
@@ -47,17 +45,9 @@ func cpuTime(b *testing.B) time.Duration {
 //
 //	go test -run '^$' -bench BenchmarkSoak -benchtime 1000000x ./cmd/ecs-uptime
 func BenchmarkSoak(b *testing.B) {
-	doc := tenContainerTask(b)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(doc) }))
-	defer srv.Close()
-	agent, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer agent.Close()
-	go drain(agent) // an Agent that reads, so that the socket buffer never fills
-	src, _ := ecsmeta.New(srv.URL + "/v4/abc")
-	sink, err := dogstatsd.New(dogstatsd.Options{Addr: agent.LocalAddr().String(), Lifetime: lifetime.Policy{Critical: 24 * time.Hour}})
+	endpoint, agent := benchRig(b, true)
+	src, _ := ecsmeta.New(endpoint)
+	sink, err := dogstatsd.New(dogstatsd.Options{Addr: agent, Lifetime: lifetime.Policy{Critical: 24 * time.Hour}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -93,40 +83,23 @@ func BenchmarkSoak(b *testing.B) {
 	b.ReportMetric(float64(gorEnd), "goroutines@end")
 }
 
-func drain(c net.PacketConn) {
-	buf := make([]byte, 65536)
-	for {
-		if _, _, err := c.ReadFrom(buf); err != nil {
-			return
-		}
-	}
-}
-
 // BenchmarkCycleNaive is the baseline BenchmarkCycle is compared with: the
 // same cycle written the obvious way, with a new HTTP connection and a new
 // DogStatsD client each cycle (as a cron job or a sidecar that sets up and
 // tears down per cycle would).
 func BenchmarkCycleNaive(b *testing.B) {
-	doc := tenContainerTask(b)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(doc) }))
-	defer srv.Close()
-	agent, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer agent.Close()
-	go drain(agent)
+	endpoint, agent := benchRig(b, true)
 	tracker := uptime.NewTracker(nil, nil)
 	ctx := context.Background()
 	b.ReportAllocs()
 	cpu0 := cpuTime(b)
 	for b.Loop() {
-		src, _ := ecsmeta.New(srv.URL+"/v4/abc", ecsmeta.WithHTTPClient(&http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}))
+		src, _ := ecsmeta.New(endpoint, ecsmeta.WithHTTPClient(&http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}))
 		tasks, err := src.Tasks(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}
-		c, err := statsd.New(agent.LocalAddr().String(), statsd.WithoutTelemetry(), statsd.WithoutOriginDetection())
+		c, err := statsd.New(agent, statsd.WithoutTelemetry(), statsd.WithoutOriginDetection())
 		if err != nil {
 			b.Fatal(err)
 		}
