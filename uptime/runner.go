@@ -24,20 +24,23 @@ type Runner struct {
 	Interval time.Duration
 	Log      *slog.Logger
 
-	lastOK    atomic.Int64 // unix nanoseconds of the last cycle that was read and sent
-	readFails int          // consecutive failed reads, for logging state changes once
-	sendFails int          // consecutive failed sends
+	lastOK    atomic.Pointer[time.Time] // the last cycle that was read and sent, with its monotonic clock reading
+	readFails int                       // consecutive failed reads, for logging state changes once
+	sendFails int                       // consecutive failed sends
 }
 
 // LastSuccess returns when the last cycle that was both read and sent
 // completed, or the zero time if none has. It is safe to call from any
 // goroutine (the health check does).
 func (r *Runner) LastSuccess() time.Time {
-	n := r.lastOK.Load()
-	if n == 0 {
-		return time.Time{}
+	// The time itself is kept, not its Unix nanoseconds: its monotonic
+	// reading makes the health check's age immune to the wall clock being
+	// stepped (NTP, a VM resumed), which would otherwise call a healthy
+	// sidecar stale and have ECS restart it.
+	if t := r.lastOK.Load(); t != nil {
+		return *t
 	}
-	return time.Unix(0, n)
+	return time.Time{}
 }
 
 // Run runs a first cycle at once and then one every Interval until ctx is
@@ -99,7 +102,7 @@ func (r *Runner) Cycle(ctx context.Context) error {
 		log.Info("sending works again", slog.Int("failed_cycles", r.sendFails))
 		r.sendFails = 0
 	}
-	r.lastOK.Store(cycle.At.UnixNano())
+	r.lastOK.Store(&cycle.At)
 	return nil
 }
 

@@ -100,3 +100,18 @@ func TestRunnerRejectsZeroInterval(t *testing.T) {
 		t.Fatal("Run with no interval succeeded")
 	}
 }
+
+// TestLastSuccessKeepsTheMonotonicClock: the health check measures the age
+// of the last good cycle; with the monotonic reading kept, a wall clock
+// stepped forward (NTP, a VM resumed) cannot make a healthy sidecar stale.
+func TestLastSuccessKeepsTheMonotonicClock(t *testing.T) {
+	src := &scriptedSource{script: []func() ([]Task, error){func() ([]Task, error) { return nil, nil }}}
+	r := &Runner{Source: src, Sink: &recordingSink{}, Tracker: NewTracker(nil, nil), Interval: time.Second}
+	if err := r.Cycle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	last := r.LastSuccess()
+	if last.IsZero() || last == last.Round(0) { // Round(0) strips the monotonic reading
+		t.Errorf("LastSuccess = %v: the monotonic clock reading is lost", last)
+	}
+}
