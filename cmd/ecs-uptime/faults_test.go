@@ -207,6 +207,21 @@ func logLines(p *process) []string {
 	return strings.Split(strings.TrimSpace(p.stderr.String()), "\n")
 }
 
+// checkResumes checks, right after a fault ends, that a gauge arrives
+// within one interval: the next cycle starts at most one interval after
+// the recovery (a quarter interval more for a busy machine).
+func checkResumes(t *testing.T, g *gaugeLog, p *process, what string) {
+	t.Helper()
+	recovered := time.Now()
+	back := g.waitFirst(faultInterval + 3*time.Second)
+	if back.IsZero() {
+		t.Fatalf("nothing sent within %v of %s; logs:\n%s", faultInterval+3*time.Second, what, p.stderr)
+	}
+	if d := back.Sub(recovered); d > faultInterval*5/4 {
+		t.Errorf("first gauge %v after %s, want within one interval (%v)", d, what, faultInterval)
+	}
+}
+
 // checkLogLines checks that the process logged exactly one line per state
 // change, the i-th saying want[i].
 func checkLogLines(t *testing.T, p *process, want []string) {
@@ -258,16 +273,7 @@ func TestEndpointFaults(t *testing.T) {
 			ep.set(t, tc.fault)
 			g.collect(faultInterval*5/2 + faultInterval/2) // at least two failed cycles
 			ep.set(t, faultNone)
-			recovered := time.Now()
-			back := g.waitFirst(faultInterval + 3*time.Second)
-			if back.IsZero() {
-				t.Fatalf("nothing sent within %v of the recovery; logs:\n%s", faultInterval+3*time.Second, p.stderr)
-			}
-			// The next cycle starts at most one interval after the
-			// recovery; a quarter interval more for a busy machine.
-			if d := back.Sub(recovered); d > faultInterval*5/4 {
-				t.Errorf("first gauge %v after the recovery, want within one interval (%v)", d, faultInterval)
-			}
+			checkResumes(t, g, p, "the recovery")
 			// Count right after a gauge arrived: its read is counted and
 			// the next one is an interval away.
 			g.collect(faultInterval / 2)
@@ -331,14 +337,7 @@ func TestAgentSocketFaults(t *testing.T) {
 			}
 			time.Sleep(faultInterval*5/2 + faultInterval/2) // at least two failed cycles
 			g = listen()
-			recovered := time.Now()
-			back := g.waitFirst(faultInterval + 3*time.Second)
-			if back.IsZero() {
-				t.Fatalf("nothing sent within %v of the socket's return; logs:\n%s", faultInterval+3*time.Second, p.stderr)
-			}
-			if d := back.Sub(recovered); d > faultInterval*5/4 {
-				t.Errorf("first gauge %v after the socket came back, want within one interval (%v)", d, faultInterval)
-			}
+			checkResumes(t, g, p, "the socket's return")
 			g.collect(faultInterval)
 			code, _ := p.stop(t, syscall.SIGTERM)
 			if code != exitOK {
