@@ -70,10 +70,26 @@ func (e *scriptedEngine) Events(ctx context.Context, _ client.EventsListOptions)
 	return client.EventsResult{Messages: e.msgs, Err: make(chan error)}
 }
 
-// event hands the stream one message; the unbuffered send returns once the
-// source has taken it.
+// event hands the stream one message and returns once the source has
+// handled it: the unbuffered send returns when the source takes the message,
+// before it marks the container, so the message goes twice; the second send
+// completes only after the first was handled (a second mark changes nothing).
 func (e *scriptedEngine) event(action events.Action, id string) {
-	e.msgs <- events.Message{Type: events.ContainerEventType, Action: action, Actor: events.Actor{ID: id}}
+	m := events.Message{Type: events.ContainerEventType, Action: action, Actor: events.Actor{ID: id}}
+	e.msgs <- m
+	e.msgs <- m
+}
+
+// within waits for c, failing the test rather than hanging it.
+func within[T any](t *testing.T, c <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-c:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s: nothing after 10 s", what)
+		panic("unreachable")
+	}
 }
 
 // TestDestroyDuringInspect: a container destroyed while a read inspects it
@@ -101,20 +117,19 @@ func TestDestroyDuringInspect(t *testing.T) {
 	e.holdNext = true
 	e.mu.Unlock()
 
-	done := make(chan int)
+	done := make(chan int, 1)
 	go func() {
 		tasks, _ := s.Tasks(ctx)
 		done <- len(tasks)
 	}()
-	<-e.inspected
+	within(t, e.inspected, "the held inspect to begin")
 	e.mu.Lock()
 	e.gone = true
 	e.mu.Unlock()
 	e.event(events.ActionDie, raceID)
 	e.event(events.ActionDestroy, raceID)
-	e.event(events.ActionStart, "another") // returns once the destroy was handled
 	close(e.release)
-	<-done
+	within(t, done, "the read holding the inspect")
 
 	if n := count(); n != 0 {
 		t.Errorf("read after the destroy: %d tasks, want 0 (a stale inspect outlived the container)", n)
