@@ -140,18 +140,25 @@ type receivedGauge struct {
 	p  receiver.Packet
 }
 
+// take records what has arrived since the last call, stamped now, and
+// returns how many packets that was and the stamp.
+func (g *gaugeLog) take() (int, time.Time) {
+	ps, _ := g.agent.Packets()
+	now := time.Now()
+	for _, p := range ps {
+		g.got = append(g.got, receivedGauge{at: now, p: p})
+	}
+	return len(ps), now
+}
+
 // collect reads what arrived until d has passed, and returns the time the
 // first packet arrived (zero if none did).
 func (g *gaugeLog) collect(d time.Duration) time.Time {
 	var first time.Time
 	deadline := time.After(d)
 	for {
-		ps, _ := g.agent.Packets()
-		now := time.Now()
-		for _, p := range ps {
-			g.got = append(g.got, receivedGauge{at: now, p: p})
-		}
-		if len(ps) > 0 && first.IsZero() {
+		n, now := g.take()
+		if n > 0 && first.IsZero() {
 			first = now
 		}
 		select {
@@ -166,12 +173,7 @@ func (g *gaugeLog) collect(d time.Duration) time.Time {
 func (g *gaugeLog) waitFirst(d time.Duration) time.Time {
 	deadline := time.After(d)
 	for {
-		ps, _ := g.agent.Packets()
-		now := time.Now()
-		for _, p := range ps {
-			g.got = append(g.got, receivedGauge{at: now, p: p})
-		}
-		if len(ps) > 0 {
+		if n, now := g.take(); n > 0 {
 			return now
 		}
 		select {
