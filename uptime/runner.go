@@ -22,11 +22,17 @@ type Runner struct {
 	Sink     Sink
 	Tracker  *Tracker
 	Interval time.Duration
-	Log      *slog.Logger
+	// Timeout bounds one cycle; zero means Interval. A source whose read
+	// may rightly take longer than the interval (the api source, paced by
+	// its rate limit) gets a longer one: cycles still never overlap, the
+	// next starts when the slow one ends.
+	Timeout time.Duration
+	Log     *slog.Logger
 
 	lastOK    atomic.Pointer[time.Time] // the last cycle that was read and sent, with its monotonic clock reading
 	readFails int                       // consecutive failed reads, for logging state changes once
 	sendFails int                       // consecutive failed sends
+	unread    map[string]bool           // parts (Unread.Key) the last partial read could not see
 }
 
 // LastSuccess returns when the last cycle that was both read and sent
@@ -70,9 +76,20 @@ func (r *Runner) Run(ctx context.Context) error {
 // when it is a change of state.
 func (r *Runner) Cycle(ctx context.Context) error {
 	log := r.logger()
-	cctx, cancel := context.WithTimeout(ctx, r.Interval)
+	timeout := r.Timeout
+	if timeout <= 0 {
+		timeout = r.Interval
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tasks, err := r.Source.Tasks(cctx)
+	var partial *PartialError
+	if errors.As(err, &partial) {
+		if ctx.Err() != nil {
+			return nil
+		}
+		err = nil
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil // shutting down: not a source failure
@@ -87,7 +104,8 @@ func (r *Runner) Cycle(ctx context.Context) error {
 		log.Info("source answers again", slog.Int("failed_cycles", r.readFails))
 		r.readFails = 0
 	}
-	cycle := r.Tracker.Observe(tasks)
+	r.logUnread(log, partial)
+	cycle := r.Tracker.ObservePartial(tasks, partial)
 	if err := r.Sink.Send(ctx, cycle); err != nil {
 		if errors.Is(err, ErrStop) {
 			return err
@@ -104,6 +122,27 @@ func (r *Runner) Cycle(ctx context.Context) error {
 	}
 	r.lastOK.Store(&cycle.At)
 	return nil
+}
+
+// logUnread logs, once per change of state, each part of the source that a
+// read could not see and each that it sees again.
+func (r *Runner) logUnread(log *slog.Logger, p *PartialError) {
+	now := map[string]bool{}
+	if p != nil {
+		for _, u := range p.Unread {
+			now[u.Key()] = true
+			if !r.unread[u.Key()] {
+				log.Error("cannot read part of the source; sending nothing for its tasks until it answers",
+					slog.String("region", u.Region), slog.String("cluster", u.Cluster), slog.Any("error", u.Err))
+			}
+		}
+	}
+	for key := range r.unread {
+		if !now[key] {
+			log.Info("part of the source answers again", slog.String("part", key))
+		}
+	}
+	r.unread = now
 }
 
 func (r *Runner) logger() *slog.Logger {

@@ -11,6 +11,13 @@ import (
 type Cycle struct {
 	At    time.Time
 	Tasks []TaskUptime
+	// Unread lists the parts of the source this read could not see (a
+	// partial read), and Held the ARNs of the tasks known from earlier
+	// reads that lie in those parts. Nothing is sent for them this cycle,
+	// and whoever keeps per-task state (events announced, stops asked)
+	// must not forget them: they come back with the next good read.
+	Unread []Unread
+	Held   []string
 }
 
 // TaskUptime is a task and its age at Cycle.At.
@@ -28,15 +35,23 @@ type ContainerUptime struct {
 
 // Tracker applies the uptime rules of DESIGN.md to successive reads. It
 // remembers, per task ARN, the earliest start of any of the task's own
-// containers, so that a container restart never makes a task look younger,
-// and it forgets a task once a read no longer lists it.
+// containers (or the task's own start, where the source knows no
+// container's), so that a container restart never makes a task look
+// younger, and it forgets a task once a read that covered its part no
+// longer lists it.
 //
 // A Tracker is not safe for concurrent use; the Runner owns one.
 type Tracker struct {
 	now    func() time.Time
 	log    *slog.Logger
-	starts map[string]time.Time // task ARN → earliest start seen
-	skewed map[string]bool      // task ARNs whose future start was logged
+	starts map[string]known // task ARN → earliest start seen, and where
+	skewed map[string]bool  // task ARNs whose future start was logged
+}
+
+// known is what the Tracker keeps of a task between reads.
+type known struct {
+	start           time.Time
+	region, cluster string // the part of the source the task lies in
 }
 
 // NewTracker returns a Tracker that reads the clock through now (time.Now
@@ -48,40 +63,59 @@ func NewTracker(now func() time.Time, log *slog.Logger) *Tracker {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Tracker{now: now, log: log, starts: map[string]time.Time{}, skewed: map[string]bool{}}
+	return &Tracker{now: now, log: log, starts: map[string]known{}, skewed: map[string]bool{}}
 }
 
 // Observe turns one successful read into a Cycle. Call it only with a read
 // that succeeded: a failed read must not be observed, so that nothing is
 // forgotten and nothing is sent.
-func (t *Tracker) Observe(tasks []Task) Cycle {
+func (t *Tracker) Observe(tasks []Task) Cycle { return t.ObservePartial(tasks, nil) }
+
+// ObservePartial turns a read into a Cycle, as Observe does, for a read
+// that may have seen only part of its source: a task known from earlier
+// reads that lies in a part p names is neither forgotten nor sent; it is
+// listed in Cycle.Held. A nil p is a complete read.
+func (t *Tracker) ObservePartial(tasks []Task, p *PartialError) Cycle {
 	now := t.now()
 	c := Cycle{At: now, Tasks: make([]TaskUptime, 0, len(tasks))}
+	if p != nil {
+		c.Unread = p.Unread
+	}
 	seen := make(map[string]struct{}, len(tasks))
 	for i := range tasks {
 		task := &tasks[i]
 		seen[task.ARN] = struct{}{}
-		earliest, known := t.starts[task.ARN]
+		k, isKnown := t.starts[task.ARN]
+		earliest := k.start
+		note := func(start time.Time) {
+			if !isKnown || start.Before(earliest) {
+				earliest, isKnown = start, true
+			}
+		}
 		running := 0
 		for _, ctr := range task.Containers {
 			if ctr.StartedAt.IsZero() {
 				continue
 			}
-			if !known || ctr.StartedAt.Before(earliest) {
-				earliest, known = ctr.StartedAt, true
-			}
+			note(ctr.StartedAt)
 			if ctr.Running {
 				running++
 			}
 		}
-		if known {
-			t.starts[task.ARN] = earliest
+		if !task.StartedAt.IsZero() {
+			note(task.StartedAt)
+			if len(task.Containers) == 0 {
+				running++ // a source without containers lists only running tasks
+			}
+		}
+		if isKnown {
+			t.starts[task.ARN] = known{start: earliest, region: task.Region, cluster: task.Cluster}
 		}
 		if running == 0 {
 			continue
 		}
 		skewed := false
-		tu := TaskUptime{Task: *task, Uptime: t.since(now, earliest, task.ARN, "", &skewed), Containers: make([]ContainerUptime, 0, running)}
+		tu := TaskUptime{Task: *task, Uptime: t.since(now, earliest, task.ARN, "", &skewed), Containers: make([]ContainerUptime, 0, len(task.Containers))}
 		for _, ctr := range task.Containers {
 			if ctr.Running && !ctr.StartedAt.IsZero() {
 				tu.Containers = append(tu.Containers, ContainerUptime{Container: ctr, Uptime: t.since(now, ctr.StartedAt, task.ARN, ctr.ID, &skewed)})
@@ -95,13 +129,19 @@ func (t *Tracker) Observe(tasks []Task) Cycle {
 		}
 		c.Tasks = append(c.Tasks, tu)
 	}
-	for arn := range t.starts {
-		if _, ok := seen[arn]; !ok {
-			delete(t.starts, arn)
-			delete(t.skewed, arn)
+	for arn, k := range t.starts {
+		if _, ok := seen[arn]; ok {
+			continue
 		}
+		if p.Covers(k.region, k.cluster) {
+			c.Held = append(c.Held, arn)
+			continue
+		}
+		delete(t.starts, arn)
+		delete(t.skewed, arn)
 	}
 	sort.Slice(c.Tasks, func(i, j int) bool { return c.Tasks[i].Task.ARN < c.Tasks[j].Task.ARN })
+	sort.Strings(c.Held)
 	return c
 }
 

@@ -9,6 +9,8 @@ package uptime
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -24,7 +26,27 @@ type Task struct {
 	AvailabilityZone string // empty on older agents and in docker mode
 	Service          string // ECS service name, empty for standalone tasks
 	Containers       []Container
+
+	// StartedAt is the task's own start, for a source that knows no
+	// container's (api: the task's startedAt, its PENDING→RUNNING
+	// transition). A task with no containers and a StartedAt counts as
+	// running: such a source lists only running tasks.
+	StartedAt time.Time
+
+	// Fields only the api source knows; empty elsewhere.
+	LaunchType       string        // FARGATE, EC2 or EXTERNAL
+	CapacityProvider string        // FARGATE_SPOT…, when the task has one
+	StartedBy        string        // the task's startedBy: a CI job, a user's tool, ecs-svc/… for a service
+	ResourceTags     []ResourceTag // the resource tags ECS_UPTIME_TASK_TAGS names, keys lowercased, sorted by key
+	// MaxLifetimeTag is the value of the task's max-lifetime resource tag
+	// (ECS_UPTIME_MAX_LIFETIME_TAG) and HasMaxLifetimeTag whether the task
+	// carries that tag at all (an empty value is a bad value, not none).
+	MaxLifetimeTag    string
+	HasMaxLifetimeTag bool
 }
+
+// ResourceTag is one of a task's AWS resource tags.
+type ResourceTag struct{ Key, Value string }
 
 // Container is one of a task's own containers (never one the ECS agent adds,
 // see AgentContainer).
@@ -37,10 +59,83 @@ type Container struct {
 	StartedAt   time.Time // current start; zero if it never started
 }
 
-// Source reads the tasks to report. A read either succeeds completely or
-// returns an error; a Source never returns a partial list with a nil error.
+// Source reads the tasks to report. A read does one of three things:
+//   - it succeeds completely: every task, nil error;
+//   - it fails: no task and an error; nothing is sent and nothing is
+//     forgotten (the Tracker is not told);
+//   - it reads some parts of what the source covers and not others (the
+//     api source: one cluster denied, the others read): the tasks of the
+//     parts it read, complete for those parts, and a *PartialError naming
+//     the parts it could not read. Nothing is sent for the tasks of an
+//     unread part and nothing about them is forgotten; a source that
+//     could read no part at all returns a plain error instead.
+//
+// A Source never returns an incomplete list with a nil error.
 type Source interface {
 	Tasks(ctx context.Context) ([]Task, error)
+}
+
+// Unread is a part of what a Source covers that one read could not see:
+// one cluster of a region or, with Cluster empty, a whole region (its
+// cluster list could not be read).
+type Unread struct {
+	Region  string
+	Cluster string // short cluster name; "" for the whole region
+	Err     error  // why
+}
+
+// Covers reports whether a task of that region and short cluster name lies
+// in the unread part.
+func (u Unread) Covers(region, cluster string) bool {
+	return u.Region == region && (u.Cluster == "" || u.Cluster == cluster)
+}
+
+// Key names the part for logs and maps: "eu-west-1/prod", or "eu-west-1"
+// for a whole region.
+func (u Unread) Key() string {
+	if u.Cluster == "" {
+		return u.Region
+	}
+	return u.Region + "/" + u.Cluster
+}
+
+// PartialError is the error of a read that saw only part of what its
+// Source covers (see Source). The tasks returned with it are complete for
+// every part it does not name.
+type PartialError struct {
+	Unread []Unread
+}
+
+func (e *PartialError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d part(s) not read", len(e.Unread))
+	for _, u := range e.Unread {
+		fmt.Fprintf(&b, "; %s: %v", u.Key(), u.Err)
+	}
+	return b.String()
+}
+
+// Unwrap returns the error of each unread part.
+func (e *PartialError) Unwrap() []error {
+	errs := make([]error, 0, len(e.Unread))
+	for _, u := range e.Unread {
+		errs = append(errs, u.Err)
+	}
+	return errs
+}
+
+// Covers reports whether a task of that region and short cluster name lies
+// in one of the unread parts.
+func (e *PartialError) Covers(region, cluster string) bool {
+	if e == nil {
+		return false
+	}
+	for _, u := range e.Unread {
+		if u.Covers(region, cluster) {
+			return true
+		}
+	}
+	return false
 }
 
 // Sink receives the uptimes of one cycle. It must have handed them to

@@ -90,10 +90,14 @@ type Judge struct {
 func NewJudge(p Policy) *Judge { return &Judge{Policy: p, announced: map[string]State{}} }
 
 // Judge returns the verdicts of one cycle, one per task, in the cycle's
-// order, and forgets the tasks the cycle no longer lists.
+// order, and forgets the tasks the cycle no longer lists (but not those it
+// holds: a partial read says nothing about them).
 func (j *Judge) Judge(c uptime.Cycle) []Verdict {
 	out := make([]Verdict, 0, len(c.Tasks))
-	seen := make(map[string]bool, len(c.Tasks))
+	seen := make(map[string]bool, len(c.Tasks)+len(c.Held))
+	for _, arn := range c.Held {
+		seen[arn] = true
+	}
 	for _, t := range c.Tasks {
 		seen[t.Task.ARN] = true
 		st := j.Policy.State(t.Uptime)

@@ -136,3 +136,15 @@ func TestAge(t *testing.T) {
 		}
 	}
 }
+
+func TestJudgeKeepsHeldTasks(t *testing.T) {
+	j := NewJudge(Policy{Critical: 24 * time.Hour})
+	if !j.Judge(at(25 * time.Hour))[0].Announce {
+		t.Fatal("first CRITICAL not announced")
+	}
+	// A partial read that could not see the task's cluster holds it.
+	j.Judge(uptime.Cycle{Held: []string{arn}})
+	if j.Judge(at(25 * time.Hour))[0].Announce {
+		t.Error("CRITICAL announced again after a cycle that only held the task (its cluster was unread)")
+	}
+}
