@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/url"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,7 +28,15 @@ const (
 	SourceAuto   = "auto"
 	SourceECS    = "ecs"
 	SourceDocker = "docker"
+	SourceAPI    = "api"
 )
+
+// APIInterval is ECS_UPTIME_INTERVAL's default with the api source: a scan
+// of an account costs API calls from a bucket every deploy tool shares.
+const APIInterval = 60 * time.Second
+
+// DefaultMaxLifetimeTag is ECS_UPTIME_MAX_LIFETIME_TAG's default.
+const DefaultMaxLifetimeTag = "ecs-uptime:max-lifetime"
 
 // MinInterval is the shortest accepted ECS_UPTIME_INTERVAL: the metadata
 // endpoint throttles bursts.
@@ -36,7 +45,7 @@ const MinInterval = 100 * time.Millisecond
 // Config is ecs-uptime's whole configuration. The form tag says what a
 // variable accepts, for error messages.
 type Config struct {
-	Source           string        `env:"ECS_UPTIME_SOURCE" envDefault:"auto" form:"auto, ecs or docker"`
+	Source           string        `env:"ECS_UPTIME_SOURCE" envDefault:"auto" form:"auto, ecs, docker or api"`
 	Interval         time.Duration `env:"ECS_UPTIME_INTERVAL" envDefault:"15s" form:"a Go duration of at least 100ms, such as 15s or 1m"`
 	ContainerMetrics bool          `env:"ECS_UPTIME_CONTAINER_METRICS" envDefault:"false" form:"true or false"`
 	Warning          time.Duration `env:"ECS_UPTIME_WARNING" envDefault:"0" form:"a Go duration such as 20h, or 0 for off"`
@@ -46,6 +55,15 @@ type Config struct {
 	Tags             string        `env:"ECS_UPTIME_TAGS" form:"key:value tags separated by commas or spaces"`
 	LogLevel         string        `env:"ECS_UPTIME_LOG_LEVEL" envDefault:"info" form:"debug, info, warn or error"`
 	LogFormat        string        `env:"ECS_UPTIME_LOG_FORMAT" envDefault:"json" form:"json or text"`
+	Singletons       []string      `env:"ECS_UPTIME_SINGLETONS" envSeparator:"," form:"task family names separated by commas"`
+
+	// The api source's own variables: refused with any other source.
+	Clusters       []string `env:"ECS_UPTIME_CLUSTERS" envSeparator:"," form:"ECS cluster names or ARNs separated by commas"`
+	Regions        []string `env:"ECS_UPTIME_REGIONS" envSeparator:"," form:"AWS region names separated by commas, such as eu-west-1,us-east-1"`
+	APIRate        float64  `env:"ECS_UPTIME_API_RATE" envDefault:"5" form:"ECS API requests per second, a number above 0 and at most 20 (the account's sustained ListTasks/DescribeTasks rate), such as 5 or 0.5"`
+	TaskTags       []string `env:"ECS_UPTIME_TASK_TAGS" envSeparator:"," form:"task resource tag keys separated by commas"`
+	StopTasks      bool     `env:"ECS_UPTIME_STOP_TASKS" envDefault:"false" form:"true or false"`
+	MaxLifetimeTag string   `env:"ECS_UPTIME_MAX_LIFETIME_TAG" envDefault:"ecs-uptime:max-lifetime" form:"a task resource tag key of 1 to 128 characters, not starting with aws:"`
 
 	AgentHost    string `env:"DD_AGENT_HOST" envDefault:"localhost" form:"a host name or IP address"`
 	DogStatsPort string `env:"DD_DOGSTATSD_PORT" envDefault:"8125" form:"a port number from 1 to 65535"`
@@ -69,6 +87,14 @@ func (e *Error) Error() string { return strings.Join(e.Problems, "\n") }
 func Load(environ map[string]string) (Config, error) {
 	var c Config
 	err := env.ParseWithOptions(&c, env.Options{Environment: environ})
+	if _, set := environ["ECS_UPTIME_INTERVAL"]; !set && c.Source == SourceAPI {
+		c.Interval = APIInterval
+	}
+	for _, list := range []*[]string{&c.Singletons, &c.Clusters, &c.Regions, &c.TaskTags} {
+		for i := range *list {
+			(*list)[i] = strings.TrimSpace((*list)[i])
+		}
+	}
 	var problems []string
 	if err != nil {
 		problems = parseProblems(err, environ)
@@ -140,7 +166,7 @@ func fieldByEnv(key string) (reflect.StructField, bool) {
 func (c *Config) validate(environ map[string]string) []string {
 	var p []string
 	switch c.Source {
-	case SourceAuto, SourceECS, SourceDocker:
+	case SourceAuto, SourceECS, SourceDocker, SourceAPI:
 	default:
 		p = append(p, bad(environ, "ECS_UPTIME_SOURCE", ""))
 	}
@@ -161,6 +187,14 @@ func (c *Config) validate(environ map[string]string) []string {
 	if c.MaxLifetime > 0 && c.Source == SourceDocker {
 		p = append(p, fmt.Sprintf("ECS_UPTIME_MAX_LIFETIME=%q: want it unset with ECS_UPTIME_SOURCE=docker (the host daemon never stops tasks it does not own)", environ["ECS_UPTIME_MAX_LIFETIME"]))
 	}
+	if c.MaxLifetime > 0 && c.Source == SourceAPI {
+		p = append(p, fmt.Sprintf("ECS_UPTIME_MAX_LIFETIME=%q: want it unset with ECS_UPTIME_SOURCE=api; a task opts in to being stopped with its %s resource tag (see ECS_UPTIME_MAX_LIFETIME_TAG and ECS_UPTIME_STOP_TASKS)", environ["ECS_UPTIME_MAX_LIFETIME"], c.MaxLifetimeTag))
+	}
+	if c.ContainerMetrics && c.Source == SourceAPI {
+		p = append(p, fmt.Sprintf("ECS_UPTIME_CONTAINER_METRICS=%q: want it unset or false with ECS_UPTIME_SOURCE=api (the ECS API gives no container's start; use the sidecar or the host daemon for ecs.container.uptime)", environ["ECS_UPTIME_CONTAINER_METRICS"]))
+	}
+	p = append(p, c.validateAPI(environ)...)
+	p = append(p, c.validateSingletons(environ)...)
 	p = append(p, unknownVariables(environ)...)
 	if c.HealthPort < 0 || c.HealthPort > 65535 {
 		p = append(p, bad(environ, "ECS_UPTIME_HEALTH_PORT", ""))
@@ -198,6 +232,96 @@ func (c *Config) validate(environ map[string]string) []string {
 		}
 	}
 	return p
+}
+
+// apiOnly are the variables only the api source reads.
+var apiOnly = []string{"ECS_UPTIME_CLUSTERS", "ECS_UPTIME_REGIONS", "ECS_UPTIME_API_RATE", "ECS_UPTIME_TASK_TAGS", "ECS_UPTIME_STOP_TASKS", "ECS_UPTIME_MAX_LIFETIME_TAG"}
+
+// reservedTagKeys are the tag keys ecs-uptime sets itself: a resource tag
+// copied under one of them would give a series two values for one key.
+var reservedTagKeys = []string{"task_arn", "task_name", "task_family", "task_version", "ecs_cluster_name", "cluster_arn",
+	"region", "availability-zone", "aws_account", "ecs_service", "ecs_launch_type", "ecs_capacity_provider", "started_by",
+	"env", "service", "version"}
+
+var (
+	clusterName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+	clusterARN  = regexp.MustCompile(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:cluster/[A-Za-z0-9_-]{1,255}$`)
+	regionName  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	familyName  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+)
+
+// validateAPI checks the api source's variables, and refuses them with any
+// other source: set there, they would be silently ignored.
+func (c *Config) validateAPI(environ map[string]string) []string {
+	var p []string
+	if c.Source != SourceAPI {
+		for _, key := range apiOnly {
+			if _, set := environ[key]; set {
+				p = append(p, fmt.Sprintf("%s=%q: want it unset with ECS_UPTIME_SOURCE=%s; only ECS_UPTIME_SOURCE=api reads it (auto never picks api)", key, environ[key], c.Source))
+			}
+		}
+		return p
+	}
+	for _, v := range []struct {
+		key  string
+		list []string
+		ok   func(string) bool
+		what string
+	}{
+		{"ECS_UPTIME_CLUSTERS", c.Clusters, func(s string) bool { return clusterName.MatchString(s) || clusterARN.MatchString(s) }, "a cluster name (letters, digits, - and _) or a cluster ARN"},
+		{"ECS_UPTIME_REGIONS", c.Regions, regionName.MatchString, "a region name such as eu-west-1"},
+	} {
+		for _, item := range v.list {
+			if !v.ok(item) {
+				p = append(p, bad(environ, v.key, fmt.Sprintf("%s; %q is not %s", fieldForm(v.key), item, v.what)))
+				break
+			}
+		}
+	}
+	if !(c.APIRate > 0 && c.APIRate <= 20) {
+		p = append(p, bad(environ, "ECS_UPTIME_API_RATE", ""))
+	}
+	for _, k := range c.TaskTags {
+		switch {
+		case k == "" || len(k) > 128:
+			p = append(p, bad(environ, "ECS_UPTIME_TASK_TAGS", fmt.Sprintf("task resource tag keys of 1 to 128 characters separated by commas, not %q", k)))
+		case slices.Contains(reservedTagKeys, strings.ToLower(k)):
+			p = append(p, bad(environ, "ECS_UPTIME_TASK_TAGS", fmt.Sprintf("keys that are not tags ecs-uptime sets itself: %q would give each series two %s tags", k, strings.ToLower(k))))
+		default:
+			continue
+		}
+		break
+	}
+	// An empty value would fall back to the default tag without a word.
+	if v, set := environ["ECS_UPTIME_MAX_LIFETIME_TAG"]; set && strings.TrimSpace(v) == "" {
+		c.MaxLifetimeTag = ""
+	}
+	if k := c.MaxLifetimeTag; k == "" || len(k) > 128 || strings.HasPrefix(strings.ToLower(k), "aws:") {
+		p = append(p, bad(environ, "ECS_UPTIME_MAX_LIFETIME_TAG", ""))
+	}
+	return p
+}
+
+// validateSingletons checks ECS_UPTIME_SINGLETONS, and refuses it where one
+// task is all the source sees.
+func (c *Config) validateSingletons(environ map[string]string) []string {
+	if _, set := environ["ECS_UPTIME_SINGLETONS"]; !set {
+		return nil
+	}
+	if c.Source == SourceECS || c.Source == SourceAuto && c.MetadataURI != "" {
+		return []string{fmt.Sprintf("ECS_UPTIME_SINGLETONS=%q: want it unset with the ecs source (a sidecar sees only its own task); watch a family with the host daemon (docker) or the api source, or with the monitor that `ecs-uptime monitor --type concurrency --family NAME` prints", environ["ECS_UPTIME_SINGLETONS"])}
+	}
+	for _, f := range c.Singletons {
+		if !familyName.MatchString(f) {
+			return []string{bad(environ, "ECS_UPTIME_SINGLETONS", fmt.Sprintf("task family names (letters, digits, - and _) separated by commas, not %q", f))}
+		}
+	}
+	return nil
+}
+
+func fieldForm(key string) string {
+	f, _ := fieldByEnv(key)
+	return f.Tag.Get("form")
 }
 
 // LogLevelValue returns ECS_UPTIME_LOG_LEVEL as a slog level.

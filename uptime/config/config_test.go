@@ -73,6 +73,12 @@ func TestGoodValues(t *testing.T) {
 		{"ECS_UPTIME_CONTAINER_METRICS": "true"},
 		{"ECS_UPTIME_HEALTH_PORT": "0"},
 		{"ECS_UPTIME_HEALTH_PORT": "65535"},
+		{"ECS_UPTIME_SOURCE": "api"},
+		{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_CLUSTERS": "prod, arn:aws:ecs:eu-west-1:123456789012:cluster/batch", "ECS_UPTIME_REGIONS": "eu-west-1,us-gov-west-1,cn-north-1",
+			"ECS_UPTIME_API_RATE": "0.5", "ECS_UPTIME_TASK_TAGS": "team,CostCenter", "ECS_UPTIME_STOP_TASKS": "true", "ECS_UPTIME_MAX_LIFETIME_TAG": "ttl",
+			"ECS_UPTIME_SINGLETONS": "db-migrate,reindex"},
+		{"ECS_UPTIME_SOURCE": "docker", "ECS_UPTIME_SINGLETONS": "db-migrate"},
+		{"ECS_UPTIME_SINGLETONS": "db-migrate"}, // auto outside a task picks docker
 	} {
 		if _, err := Load(env); err != nil {
 			t.Errorf("Load(%v): %v", env, err)
@@ -88,7 +94,7 @@ func TestBadValues(t *testing.T) {
 		env  map[string]string
 		want string // the problem line must contain this
 	}{
-		{"unknown source", map[string]string{"ECS_UPTIME_SOURCE": "k8s"}, `ECS_UPTIME_SOURCE="k8s": want auto, ecs or docker`},
+		{"unknown source", map[string]string{"ECS_UPTIME_SOURCE": "k8s"}, `ECS_UPTIME_SOURCE="k8s": want auto, ecs, docker or api`},
 		{"interval not a duration", map[string]string{"ECS_UPTIME_INTERVAL": "15"}, `ECS_UPTIME_INTERVAL="15": want a Go duration`},
 		{"interval words", map[string]string{"ECS_UPTIME_INTERVAL": "fast"}, `ECS_UPTIME_INTERVAL="fast": want a Go duration of at least 100ms`},
 		{"interval too short", map[string]string{"ECS_UPTIME_INTERVAL": "10ms"}, `ECS_UPTIME_INTERVAL="10ms": want a Go duration of at least 100ms`},
@@ -117,6 +123,32 @@ func TestBadValues(t *testing.T) {
 		{"url with unknown scheme", map[string]string{"DD_DOGSTATSD_URL": "tcp://agent:8125"}, `DD_DOGSTATSD_URL="tcp://agent:8125": want udp://HOST:PORT, unix:///PATH or unixgram:///PATH`},
 		{"unix url with relative path", map[string]string{"DD_DOGSTATSD_URL": "unix://dsd.socket"}, `DD_DOGSTATSD_URL="unix://dsd.socket"`},
 		{"udp url with a bad port", map[string]string{"DD_DOGSTATSD_URL": "udp://agent:0"}, `DD_DOGSTATSD_URL="udp://agent:0"`},
+		// The api source's variables.
+		{"clusters with an empty item", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_CLUSTERS": "prod,,batch"}, `ECS_UPTIME_CLUSTERS="prod,,batch": want ECS cluster names or ARNs separated by commas; "" is not a cluster name`},
+		{"cluster with a slash", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_CLUSTERS": "team/prod"}, `"team/prod" is not a cluster name`},
+		{"cluster ARN of another service", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_CLUSTERS": "arn:aws:eks:eu-west-1:123456789012:cluster/prod"}, `ECS_UPTIME_CLUSTERS="arn:aws:eks`},
+		{"region misspelled", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_REGIONS": "eu-west-1,euwest2"}, `ECS_UPTIME_REGIONS="eu-west-1,euwest2": want AWS region names separated by commas, such as eu-west-1,us-east-1; "euwest2" is not a region name`},
+		{"api rate zero", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_API_RATE": "0"}, `ECS_UPTIME_API_RATE="0": want ECS API requests per second, a number above 0 and at most 20`},
+		{"api rate above the account's", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_API_RATE": "50"}, `ECS_UPTIME_API_RATE="50": want ECS API requests per second`},
+		{"api rate not a number", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_API_RATE": "fast"}, `ECS_UPTIME_API_RATE="fast": want ECS API requests per second`},
+		{"task tags with an empty key", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_TASK_TAGS": "team,"}, `ECS_UPTIME_TASK_TAGS="team,": want task resource tag keys of 1 to 128 characters`},
+		{"task tag that ecs-uptime sets itself", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_TASK_TAGS": "team,Task_Family"}, `would give each series two task_family tags`},
+		{"stop tasks not a bool", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_STOP_TASKS": "yes"}, `ECS_UPTIME_STOP_TASKS="yes": want true or false`},
+		{"max lifetime tag empty", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_MAX_LIFETIME_TAG": ""}, `ECS_UPTIME_MAX_LIFETIME_TAG="": want a task resource tag key of 1 to 128 characters, not starting with aws:`},
+		{"max lifetime tag in aws's namespace", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_MAX_LIFETIME_TAG": "aws:lifetime"}, `ECS_UPTIME_MAX_LIFETIME_TAG="aws:lifetime"`},
+		{"max lifetime with api", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_MAX_LIFETIME": "6h"}, `ECS_UPTIME_MAX_LIFETIME="6h": want it unset with ECS_UPTIME_SOURCE=api`},
+		{"container metrics with api", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_CONTAINER_METRICS": "true"}, `ECS_UPTIME_CONTAINER_METRICS="true": want it unset or false with ECS_UPTIME_SOURCE=api`},
+		{"clusters with ecs", map[string]string{"ECS_UPTIME_SOURCE": "ecs", "ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/abc", "ECS_UPTIME_CLUSTERS": "prod"}, `ECS_UPTIME_CLUSTERS="prod": want it unset with ECS_UPTIME_SOURCE=ecs; only ECS_UPTIME_SOURCE=api reads it`},
+		{"regions with docker", map[string]string{"ECS_UPTIME_SOURCE": "docker", "ECS_UPTIME_REGIONS": "eu-west-1"}, `ECS_UPTIME_REGIONS="eu-west-1": want it unset with ECS_UPTIME_SOURCE=docker`},
+		{"api rate with auto", map[string]string{"ECS_UPTIME_API_RATE": "5"}, `ECS_UPTIME_API_RATE="5": want it unset with ECS_UPTIME_SOURCE=auto; only ECS_UPTIME_SOURCE=api reads it (auto never picks api)`},
+		{"task tags with docker", map[string]string{"ECS_UPTIME_SOURCE": "docker", "ECS_UPTIME_TASK_TAGS": "team"}, `ECS_UPTIME_TASK_TAGS="team": want it unset with ECS_UPTIME_SOURCE=docker`},
+		{"stop tasks with ecs", map[string]string{"ECS_UPTIME_SOURCE": "ecs", "ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/abc", "ECS_UPTIME_STOP_TASKS": "true"}, `ECS_UPTIME_STOP_TASKS="true": want it unset with ECS_UPTIME_SOURCE=ecs`},
+		{"max lifetime tag with docker", map[string]string{"ECS_UPTIME_SOURCE": "docker", "ECS_UPTIME_MAX_LIFETIME_TAG": "ttl"}, `ECS_UPTIME_MAX_LIFETIME_TAG="ttl": want it unset with ECS_UPTIME_SOURCE=docker`},
+		// Singletons.
+		{"singletons with ecs", map[string]string{"ECS_UPTIME_SOURCE": "ecs", "ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/abc", "ECS_UPTIME_SINGLETONS": "db-migrate"}, `ECS_UPTIME_SINGLETONS="db-migrate": want it unset with the ecs source (a sidecar sees only its own task); watch a family with the host daemon (docker) or the api source, or with the monitor that ` + "`ecs-uptime monitor --type concurrency --family NAME`" + ` prints`},
+		{"singletons with auto in a task", map[string]string{"ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/abc", "ECS_UPTIME_SINGLETONS": "db-migrate"}, `ECS_UPTIME_SINGLETONS="db-migrate": want it unset with the ecs source`},
+		{"singleton family with a revision", map[string]string{"ECS_UPTIME_SOURCE": "docker", "ECS_UPTIME_SINGLETONS": "db-migrate:42"}, `ECS_UPTIME_SINGLETONS="db-migrate:42": want task family names (letters, digits, - and _) separated by commas, not "db-migrate:42"`},
+		{"singletons with an empty item", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_SINGLETONS": "a,,b"}, `ECS_UPTIME_SINGLETONS="a,,b"`},
 		{"misspelled variable", map[string]string{"ECS_UPTIME_CRITICIAL": "2h"}, `ECS_UPTIME_CRITICIAL="2h": not a variable ecs-uptime reads; want ECS_UPTIME_CRITICAL`},
 		{"unknown variable", map[string]string{"ECS_UPTIME_TIMEOUT": "5s"}, `ECS_UPTIME_TIMEOUT="5s": not a variable ecs-uptime reads; want one of ECS_UPTIME_SOURCE, ECS_UPTIME_INTERVAL`},
 		{"wrong case", map[string]string{"ECS_UPTIME_interval": "1m"}, `want ECS_UPTIME_INTERVAL`},
@@ -158,5 +190,22 @@ func TestOtherVariablesAreNotOurs(t *testing.T) {
 		"ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/abc",
 	}); err != nil {
 		t.Errorf("Load = %v, want no problem", err)
+	}
+}
+
+func TestAPIDefaults(t *testing.T) {
+	c, err := Load(map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_CLUSTERS": " prod , batch", "ECS_UPTIME_TASK_TAGS": "Team"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Interval != APIInterval || c.APIRate != 5 || c.StopTasks || c.MaxLifetimeTag != DefaultMaxLifetimeTag || len(c.Regions) != 0 {
+		t.Errorf("api defaults = %+v", c)
+	}
+	if !slices.Equal(c.Clusters, []string{"prod", "batch"}) || !slices.Equal(c.TaskTags, []string{"Team"}) {
+		t.Errorf("lists = %q, %q, want trimmed items", c.Clusters, c.TaskTags)
+	}
+	c, err = Load(map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_INTERVAL": "15s"})
+	if err != nil || c.Interval != 15*time.Second {
+		t.Errorf("an explicit interval with api = %v, %v; want 15s", c.Interval, err)
 	}
 }
