@@ -1,7 +1,10 @@
 // Package receiver is a small DogStatsD server: it listens on a UDP or Unix
 // datagram socket, as the Datadog Agent does, and parses what arrives into
-// metrics, service checks and events. The demo prints what it receives, and
-// the tests assert on it; it is not an Agent and forwards nothing.
+// metrics, service checks and events the way the Agent reads them: every '|'
+// separates a field, and the dd.internal.card tag is taken out of the tags
+// as the Agent does before storing (see Packet.CardTag).
+// The demo prints what it receives, and the tests assert on it; it is not an
+// Agent and forwards nothing.
 package receiver
 
 import (
@@ -33,10 +36,23 @@ type Packet struct {
 	Type   string            // metric type: "g", "c", "h", "d", "s", "ms"
 	Status int               // service-check status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
 	Text   string            // service-check message or event text, unescaped
-	Tags   []string          // in the order sent
+	Tags   []string          // in the order sent, as the Agent stores them (see CardTag)
 	Fields map[string]string // other fields by prefix: "k" aggregation key, "t" alert type, "d" timestamp…
-	Raw    string
+	// CardTag is the value of the dd.internal.card tag and CardField that
+	// of the card: field: the tag cardinality the line asks the Agent's
+	// origin detection for ("none": add no tags of the sender's container).
+	// The Agent reads the field only with dogstatsd_origin_detection_client,
+	// and the tag whatever its settings, when no field came with it; it then
+	// strips the tag, and so does Parse. With a field, the Agent keeps the
+	// tag as an ordinary tag, and Parse leaves it in Tags.
+	CardTag   string
+	CardField string
+	Raw       string
 }
+
+// CardinalityTagPrefix starts the tag by which a line asks the Agent for a
+// tag cardinality.
+const CardinalityTagPrefix = "dd.internal.card:"
 
 // Tag returns the value of the first tag with that key, and whether there was one.
 func (p Packet) Tag(key string) (string, bool) {
@@ -86,12 +102,13 @@ func parseServiceCheck(line string) (Packet, error) {
 		return p, fmt.Errorf("service check %q: status %q is not 0-3", line, fields[2])
 	}
 	p.Name, p.Status = fields[1], st
-	// The message comes last and may itself contain '|'.
+	// As in the Agent, the message ends at the next '|': a '|' in it would
+	// start a field of its own (a "#…" there would replace the tags).
 	rest := fields[3:]
 	for i, f := range rest {
 		if strings.HasPrefix(f, "m:") {
-			p.Text = unescape(strings.Join(rest[i:], "|")[2:])
-			rest = rest[:i]
+			p.Text = unescape(f[2:])
+			rest = append(rest[:i:i], rest[i+1:]...)
 			break
 		}
 	}
@@ -122,7 +139,7 @@ func parseEvent(line string) (Packet, error) {
 	return p, p.optional(strings.Split(rest[1:], "|"))
 }
 
-// optional parses the "|#tags", "|@rate", "|k:…" style fields.
+// optional parses the "|#tags", "|@rate", "|card:…", "|k:…" style fields.
 func (p *Packet) optional(fields []string) error {
 	for _, f := range fields {
 		switch {
@@ -130,6 +147,8 @@ func (p *Packet) optional(fields []string) error {
 			if f != "#" {
 				p.Tags = append(p.Tags, strings.Split(f[1:], ",")...)
 			}
+		case strings.HasPrefix(f, "card:"):
+			p.CardField = f[len("card:"):]
 		case strings.HasPrefix(f, "@"):
 			p.Fields["@"] = f[1:]
 		default:
@@ -140,7 +159,25 @@ func (p *Packet) optional(fields []string) error {
 			p.Fields[k] = v
 		}
 	}
+	p.takeCardTag()
 	return nil
+}
+
+// takeCardTag does what the Agent does with the dd.internal.card tag: when
+// the line has no card: field, the first such tag sets the cardinality and
+// leaves the tags; with a card: field, the field wins and the tag stays, to
+// be stored as an ordinary tag.
+func (p *Packet) takeCardTag() {
+	if p.CardField != "" {
+		return
+	}
+	for i, t := range p.Tags {
+		if v, ok := strings.CutPrefix(t, CardinalityTagPrefix); ok {
+			p.CardTag = v
+			p.Tags = append(p.Tags[:i:i], p.Tags[i+1:]...)
+			return
+		}
+	}
 }
 
 // unescape undoes the "\n" escaping datadog-go applies to event and service
