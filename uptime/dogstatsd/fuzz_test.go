@@ -96,9 +96,9 @@ const maxField = 100
 // FuzzSinkLine is the property DESIGN.md promises: whatever a source or a
 // variable holds, what the sink writes on the socket parses back, with the
 // receiver the tests use, into exactly the intended lines: each gauge with
-// its name and value, each line with exactly the sanitized intended tags,
-// no forged tag, no extra or broken line. It goes through the real
-// datadog-go client and a real Unix datagram socket.
+// its name and value, each line with exactly the sanitized intended tags
+// and the origin opt-out, no forged tag, no extra or broken line. It goes
+// through the real datadog-go client and a real Unix datagram socket.
 func FuzzSinkLine(f *testing.F) {
 	f.Add("arn:aws:ecs:us-west-2:111122223333:task/default/158d1c8083dd49d6b527399fd6414f5c", "curltest", "26", "default",
 		"arn:aws:ecs:us-west-2:111122223333:cluster/default", "us-west-2", "us-west-2d", "111122223333", "MyService",
@@ -191,9 +191,8 @@ func FuzzSinkLine(f *testing.F) {
 				// The Agent splits a service check on every '|' and reads a
 				// "#…" field anywhere as the tags: the message, which comes
 				// last, must hold none.
-				_, msg, _ := strings.Cut(p.Raw, "|m:")
-				if p.Name != dogstatsd.CheckTaskLifetime || p.Status != status || strings.Contains(msg, "|") {
-					t.Errorf("service check %q: want %s status %d and a message without '|'", p.Raw, dogstatsd.CheckTaskLifetime, status)
+				if p.Name != dogstatsd.CheckTaskLifetime || p.Status != status || strings.Contains(p.Text, "|") || !strings.HasSuffix(p.Raw, "|m:"+p.Text) {
+					t.Errorf("service check %q: want %s status %d and a message without '|', last", p.Raw, dogstatsd.CheckTaskLifetime, status)
 				}
 			case p.Kind == receiver.Event:
 				if strings.ContainsAny(p.Fields["k"], "|#,\n") || p.Fields["t"] != "error" || p.Fields["s"] != "ecs-uptime" {
@@ -204,6 +203,9 @@ func FuzzSinkLine(f *testing.F) {
 			}
 			if !slices.Equal(p.Tags, wantTags) {
 				t.Errorf("line %q\n tags %q\n want %q", p.Raw, p.Tags, wantTags)
+			}
+			if p.CardTag != "none" || p.CardField != "" {
+				t.Errorf("line %q: dd.internal.card %q, card: field %q; want none and no field (origin enrichment off)", p.Raw, p.CardTag, p.CardField)
 			}
 		}
 	})

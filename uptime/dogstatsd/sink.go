@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/DataDog/datadog-go/v5/statsd"
 
@@ -30,6 +31,11 @@ type Sink struct {
 	containerMetrics bool
 	judge            *lifetime.Judge
 	errs             *errorLog
+	udp              *udpWriter // nil over a Unix socket or with NewWithClient
+
+	mu         sync.Mutex
+	downSince  time.Time // the first cycle of the current run of failed sends
+	downReason error     // the last failed send's error
 }
 
 // Options says where and how the Sink sends.
@@ -45,7 +51,19 @@ type Options struct {
 	// Lifetime holds the ecs.task.lifetime thresholds; its zero value sends
 	// no service check, no event and never stops.
 	Lifetime lifetime.Policy
+
+	lookup lookupFunc // resolves the UDP host; nil: the system resolver
 }
+
+// OriginOptOutTag goes on every line: it asks an Agent that does origin
+// detection (on its Unix socket, or from the client's container ID) to add
+// none of the sender's own container tags. The series describe other
+// containers, or a task as a whole; the sidecar's or the daemon's tags
+// (a second task_family, ecs_container_name:ecs-uptime…) would be wrong on
+// them. The Agent reads the tag whatever its settings and strips it before
+// storing, as long as the line has no card: field (with one, the field wins
+// and the tag is stored): so no field is sent.
+const OriginOptOutTag = "dd.internal.card:none"
 
 // ddEnvTags are the variables datadog-go turns into global tags on its own,
 // unsanitized and with no option to stop it.
@@ -54,8 +72,10 @@ var ddEnvTags = []string{"DD_ENV", "DD_SERVICE", "DD_VERSION", "DD_ENTITY_ID"}
 // New connects a Sink to the Agent. Client telemetry and origin detection
 // are off: telemetry is volume in every task, and origin detection would tag
 // the uptime of other containers and tasks with the sidecar's own container
-// tags. A Unix socket that does not exist yet is not an error: sends fail
-// (and are reported by Send) until the Agent creates it.
+// tags; every line carries OriginOptOutTag for the Agent's own detection.
+// Only the syntax of the address is checked: a Unix socket that does not
+// exist yet and a UDP host name that does not resolve yet are not errors;
+// sends fail (and Send reports it) until the Agent is there.
 //
 // datadog-go reads DD_ENV, DD_SERVICE, DD_VERSION and DD_ENTITY_ID from the
 // process environment itself and sends them unsanitized, so New removes them
@@ -74,10 +94,13 @@ func New(opts Options) (*Sink, error) {
 			tags[i] = Sanitize(t)
 		}
 	}
+	tags = append(tags, OriginOptOutTag)
 	errs := &errorLog{}
-	c, err := statsd.New(opts.Addr,
+	options := []statsd.Option{
 		statsd.WithoutTelemetry(),
 		statsd.WithoutOriginDetection(),
+		// No card: field, whatever DD_CARDINALITY says: see OriginOptOutTag.
+		statsd.WithCardinality(statsd.CardinalityNotSet),
 		statsd.WithoutClientSideAggregation(),
 		statsd.WithWorkersCount(1),
 		// The default pool preallocates 2048 buffers (2.9 MB over UDP,
@@ -87,11 +110,28 @@ func New(opts Options) (*Sink, error) {
 		statsd.WithBufferPoolSize(16),
 		statsd.WithTags(tags),
 		statsd.WithErrorHandler(errs.record),
-	)
+	}
+	s := &Sink{containerMetrics: opts.ContainerMetrics, judge: lifetime.NewJudge(opts.Lifetime), errs: errs}
+	var err error
+	if isSocket(opts.Addr) {
+		s.client, err = statsd.New(opts.Addr, options...)
+	} else if s.udp, err = newUDPWriter(opts.Addr, opts.lookup); err == nil {
+		s.client, err = statsd.NewWithWriter(s.udp, options...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("dogstatsd client for %q: %w", opts.Addr, err)
 	}
-	return &Sink{client: c, containerMetrics: opts.ContainerMetrics, judge: lifetime.NewJudge(opts.Lifetime), errs: errs}, nil
+	return s, nil
+}
+
+// isSocket reports whether addr names a Unix socket in datadog-go's form.
+func isSocket(addr string) bool {
+	for _, p := range []string{statsd.UnixAddressPrefix, statsd.UnixAddressDatagramPrefix, statsd.UnixAddressStreamPrefix} {
+		if strings.HasPrefix(addr, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // NewWithClient returns a Sink that sends through c (a test double or a
@@ -103,18 +143,23 @@ func NewWithClient(c Client, containerMetrics bool, p lifetime.Policy) *Sink {
 // Send sends ecs.task.uptime for every task of the cycle (and
 // ecs.container.uptime when enabled), the ecs.task.lifetime service check
 // when a threshold is set, one event per threshold crossing, and flushes.
-// It returns the first error datadog-go met while sending, so that an Agent
-// that is away shows.
+// It returns the first error met while sending, so that an Agent that is
+// away shows: over UDP, that includes the Agent's refusal of the previous
+// cycle's datagrams and a host name that does not resolve (looked up again
+// each cycle until it does).
 //
 // When a task has reached the maximum lifetime, Send also sends the stop
 // event, flushes, and returns an error wrapping uptime.ErrStop, whatever
 // else failed: the process must exit.
-func (s *Sink) Send(_ context.Context, c uptime.Cycle) error {
+func (s *Sink) Send(ctx context.Context, c uptime.Cycle) error {
 	var firstErr error
 	keep := func(err error) {
 		if err != nil && firstErr == nil {
 			firstErr = err
 		}
+	}
+	if s.udp != nil {
+		keep(s.udp.prepare(ctx))
 	}
 	var stop *lifetime.Verdict
 	verdicts := s.judge.Judge(c)
@@ -159,6 +204,7 @@ func (s *Sink) Send(_ context.Context, c uptime.Cycle) error {
 	}
 	keep(s.client.Flush())
 	keep(s.errs.take())
+	s.note(c.At, firstErr)
 	if stop != nil {
 		err := fmt.Errorf("task %s reached the max lifetime %s after %s: %w",
 			stop.Task.Task.ARN, lifetime.Age(s.judge.Policy.MaxLifetime), lifetime.Age(stop.Task.Uptime), uptime.ErrStop)
@@ -171,6 +217,30 @@ func (s *Sink) Send(_ context.Context, c uptime.Cycle) error {
 		return fmt.Errorf("send to dogstatsd: %w", firstErr)
 	}
 	return nil
+}
+
+// note keeps whether the Agent took this cycle, for Unreachable.
+func (s *Sink) note(at time.Time, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case err == nil:
+		s.downSince, s.downReason = time.Time{}, nil
+	case s.downSince.IsZero():
+		s.downSince, s.downReason = at, err
+	default:
+		s.downReason = err
+	}
+}
+
+// Unreachable returns since when sends have been failing (the time of the
+// first failed cycle of the current run) and the last failure, or the zero
+// time and nil while the last cycle reached the Agent. It is safe to call
+// from any goroutine (the health check does).
+func (s *Sink) Unreachable() (since time.Time, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.downSince, s.downReason
 }
 
 // oneField makes a text that datadog-go writes as is safe in its field:

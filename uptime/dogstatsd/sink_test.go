@@ -3,10 +3,13 @@ package dogstatsd
 import (
 	"context"
 	"errors"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -263,5 +266,196 @@ func TestSinkSendsNoCheckWithThresholdsOff(t *testing.T) {
 	got, _ := agent.Wait(2, 300*time.Millisecond)
 	if len(got) != 1 || got[0].Kind != receiver.Metric {
 		t.Errorf("got %v, want the gauge only", got)
+	}
+}
+
+// An Agent doing origin detection on its Unix socket would add the
+// sidecar's (or the daemon's) own container tags to every series unless the
+// line opts out. Every line, of every kind, over both transports, carries
+// dd.internal.card:none, which the Agent reads whatever its settings; and
+// no card: field, not even one DD_CARDINALITY asks for: with the Agent's
+// dogstatsd_origin_detection_client on, a field would win over the tag and
+// leave the tag stored on the series.
+func TestEveryLineOptsOutOfOriginEnrichment(t *testing.T) {
+	t.Setenv("DD_CARDINALITY", "high")
+	for transport, agent := range listeners(t) {
+		t.Run(transport, func(t *testing.T) {
+			sink, err := New(Options{Addr: agent.Addr(), Tags: []string{"env:prod"}, ContainerMetrics: true,
+				Lifetime: lifetime.Policy{Warning: 20 * time.Hour, Critical: 24 * time.Hour}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sink.Close()
+			if err := sink.Send(context.Background(), cycle()); err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+			// The task gauge, two container gauges, the service check and
+			// the CRITICAL crossing event.
+			got, errs := agent.Wait(5, 2*time.Second)
+			if len(errs) > 0 || len(got) != 5 {
+				t.Fatalf("received %d lines (errors %v), want 5:\n%v", len(got), errs, got)
+			}
+			kinds := map[receiver.Kind]int{}
+			for _, p := range got {
+				kinds[p.Kind]++
+				if p.CardTag != "none" || p.CardField != "" {
+					t.Errorf("%s line %q: dd.internal.card tag %q, card: field %q; want the tag none and no field", p.Kind, p.Raw, p.CardTag, p.CardField)
+				}
+				if slices.ContainsFunc(p.Tags, func(tag string) bool { return strings.HasPrefix(tag, receiver.CardinalityTagPrefix) }) {
+					t.Errorf("line %q would keep a dd.internal.card tag on the series", p.Raw)
+				}
+			}
+			if kinds[receiver.Metric] != 3 || kinds[receiver.ServiceCheck] != 1 || kinds[receiver.Event] != 1 {
+				t.Errorf("got %v, want 3 metrics, 1 service check and 1 event", kinds)
+			}
+		})
+	}
+}
+
+// freeUDPPort returns a loopback UDP port on which nothing listens.
+func freeUDPPort(t *testing.T) string {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, port, _ := net.SplitHostPort(c.LocalAddr().String())
+	return port
+}
+
+// cycleGap stands for the interval between two cycles: the time in which
+// the kernel's ICMP answer to a refused datagram arrives.
+const cycleGap = 20 * time.Millisecond
+
+// With nothing listening on the Agent's UDP port, Linux reports the refused
+// datagram on the socket's next use. Over real sockets: from the second
+// cycle on every Send fails (not every other one), the Sink says since when
+// the Agent is unreachable, and once an Agent listens, the first Send still
+// reports the refusal of the previous cycle's datagrams and the next one
+// succeeds, with the gauges received.
+func TestUDPAgentAbsentThenListening(t *testing.T) {
+	port := freeUDPPort(t)
+	sink, err := New(Options{Addr: "127.0.0.1:" + port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	var got []string
+	for i := range 6 {
+		err := sink.Send(context.Background(), cycle())
+		switch {
+		case i == 0 && err != nil:
+			t.Fatalf("first Send = %v: no datagram was refused yet", err)
+		case i > 0 && err == nil:
+			got = append(got, "ok")
+		case i > 0:
+			got = append(got, "failed")
+			if !strings.Contains(err.Error(), "refused") || !strings.Contains(err.Error(), "127.0.0.1:"+port) {
+				t.Errorf("Send %d = %v, want it to say that the Agent at 127.0.0.1:%s refused the datagrams", i, err, port)
+			}
+		}
+		time.Sleep(cycleGap)
+	}
+	if want := slices.Repeat([]string{"failed"}, 5); !slices.Equal(got, want) {
+		t.Fatalf("Sends 2-6 with nothing listening: %v, want %v (a refusal surfaces one write late)", got, want)
+	}
+	since, why := sink.Unreachable()
+	if since.IsZero() || why == nil {
+		t.Fatalf("Unreachable() = %v, %v with nothing listening, want a time and the error", since, why)
+	}
+
+	agent, err := receiver.ListenUDP("127.0.0.1:" + port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer agent.Close()
+	if err := sink.Send(context.Background(), cycle()); err == nil {
+		t.Error("first Send after the Agent came = nil, want the refusal of the previous cycle's datagrams")
+	}
+	time.Sleep(cycleGap)
+	if err := sink.Send(context.Background(), cycle()); err != nil {
+		t.Fatalf("second Send after the Agent came: %v", err)
+	}
+	if since, why := sink.Unreachable(); !since.IsZero() || why != nil {
+		t.Errorf("Unreachable() = %v, %v after a good cycle, want zero", since, why)
+	}
+	if ps, _ := agent.Wait(2, 2*time.Second); len(ps) != 2 {
+		t.Errorf("the Agent received %d gauges, want both cycles' (sent once it listened)", len(ps))
+	}
+}
+
+// A host name that does not resolve is no reason to refuse the address: an
+// Agent's DNS name may resolve later (a resolver hiccup, a service
+// discovery name registered after the sidecar starts). New accepts it, each
+// Send looks it up once and fails naming it, and the first Send after the
+// name resolves sends.
+func TestUDPAgentHostResolvesLater(t *testing.T) {
+	agent := listeners(t)["udp"]
+	_, port, _ := net.SplitHostPort(agent.Addr())
+	var resolvable atomic.Bool
+	var lookups atomic.Int32
+	lookup := func(_ context.Context, host string) ([]netip.Addr, error) {
+		lookups.Add(1)
+		if host != "agent.internal" {
+			t.Errorf("looked up %q, want agent.internal", host)
+		}
+		if !resolvable.Load() {
+			return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+		}
+		return []netip.Addr{netip.MustParseAddr("::1"), netip.MustParseAddr("::ffff:127.0.0.1")}, nil
+	}
+	sink, err := New(Options{Addr: "agent.internal:" + port, lookup: lookup})
+	if err != nil {
+		t.Fatalf("New with a name that does not resolve yet: %v", err)
+	}
+	defer sink.Close()
+	for i := range 3 {
+		err := sink.Send(context.Background(), cycle())
+		if err == nil || !strings.Contains(err.Error(), `"agent.internal"`) {
+			t.Fatalf("Send %d while the name does not resolve = %v, want an error naming it", i, err)
+		}
+	}
+	if n := lookups.Load(); n != 3 {
+		t.Errorf("%d lookups for 3 cycles, want one per cycle", n)
+	}
+	if got, _ := agent.Wait(1, 100*time.Millisecond); len(got) != 0 {
+		t.Fatalf("received %v before the name resolved", got)
+	}
+	resolvable.Store(true)
+	if err := sink.Send(context.Background(), cycle()); err != nil {
+		t.Fatalf("Send once the name resolves: %v", err)
+	}
+	if got, _ := agent.Wait(1, 2*time.Second); len(got) != 1 {
+		t.Fatalf("received %d gauges once the name resolved, want 1 (sent to its IPv4 address)", len(got))
+	}
+	if n := lookups.Load(); n != 4 {
+		t.Errorf("%d lookups, want 4: none more once connected", n)
+	}
+}
+
+// The real resolver: a name under .invalid (RFC 6761) never resolves, and
+// localhost always does.
+func TestUDPAgentHostRealResolver(t *testing.T) {
+	agent := listeners(t)["udp"]
+	_, port, _ := net.SplitHostPort(agent.Addr())
+	bad, err := New(Options{Addr: "ecs-uptime-test.invalid:" + port})
+	if err != nil {
+		t.Fatalf("New(ecs-uptime-test.invalid) = %v: a name is configuration, its lookup a runtime matter", err)
+	}
+	defer bad.Close()
+	if err := bad.Send(context.Background(), cycle()); err == nil || !strings.Contains(err.Error(), "ecs-uptime-test.invalid") {
+		t.Errorf("Send to ecs-uptime-test.invalid = %v, want a lookup error naming it", err)
+	}
+	good, err := New(Options{Addr: "localhost:" + port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer good.Close()
+	if err := good.Send(context.Background(), cycle()); err != nil {
+		t.Fatalf("Send to localhost: %v", err)
+	}
+	if got, _ := agent.Wait(1, 2*time.Second); len(got) != 1 {
+		t.Errorf("received %d gauges through localhost, want 1", len(got))
 	}
 }

@@ -1,0 +1,172 @@
+package dogstatsd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// resolveTimeout bounds the lookup of the Agent's host name in a cycle: a
+// resolver that does not answer must not hold the cycle for the resolver's
+// own timeouts (5 s per try).
+const resolveTimeout = 2 * time.Second
+
+// lookupFunc returns the addresses of a host name (or the address an IP
+// literal spells).
+type lookupFunc func(ctx context.Context, host string) ([]netip.Addr, error)
+
+func lookupHost(ctx context.Context, host string) ([]netip.Addr, error) {
+	return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+}
+
+// udpWriter is the datagram writer behind the datadog-go client when the
+// Agent listens on UDP. It does two things datadog-go's own does not:
+//
+//   - It resolves the Agent's host name when a cycle starts rather than when
+//     the process starts, and again after the Agent refused datagrams: a name
+//     that does not resolve yet (a resolver hiccup, a service-discovery name
+//     registered after the sidecar) fails that cycle, not the process.
+//   - It tells whether the Agent took the previous cycle's datagrams. A UDP
+//     write succeeds whether or not anything listens; when nothing does, the
+//     host answers with an ICMP port unreachable, which the kernel keeps as
+//     a pending ECONNREFUSED on the connected socket and hands to the next
+//     read or write. Left to writes, it fails every other cycle (the refused
+//     write is not sent, so the one after it succeeds and is refused in
+//     turn). prepare reads it instead, before the cycle writes, so that every
+//     cycle after a refused one fails until the Agent takes a cycle's
+//     datagrams. A host that drops datagrams without answering (a firewall)
+//     cannot be told from an Agent that takes them.
+type udpWriter struct {
+	addr   string // host:port as configured, for messages
+	host   string
+	port   uint16
+	lookup lookupFunc
+
+	mu   sync.Mutex
+	conn *net.UDPConn // nil until the host resolves, and after a refusal
+	err  error        // why conn is nil, for the writes of this cycle
+}
+
+// newUDPWriter checks the syntax of addr ("host:port", "[v6]:port") without
+// resolving the host.
+func newUDPWriter(addr string, lookup lookupFunc) (*udpWriter, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("want HOST:PORT: %w", err)
+	}
+	if host == "" {
+		return nil, errors.New("want HOST:PORT: no host")
+	}
+	port, err := strconv.ParseUint(p, 10, 16)
+	if err != nil || port == 0 {
+		return nil, fmt.Errorf("want HOST:PORT: port %q is not a number from 1 to 65535", p)
+	}
+	if lookup == nil {
+		lookup = lookupHost
+	}
+	return &udpWriter{addr: addr, host: host, port: uint16(port), lookup: lookup,
+		err: errors.New("not connected yet")}, nil
+}
+
+// prepare readies the writer for a cycle and returns why the Agent did not
+// take the previous cycle's datagrams, or why this cycle cannot send: the
+// Agent refused them (then it connects again, looking the host up anew), or
+// the host does not resolve.
+func (w *udpWriter) prepare(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var refused error
+	if w.conn != nil {
+		err := pending(w.conn)
+		if err == nil {
+			return nil
+		}
+		refused = fmt.Errorf("the Agent at %s refused the previous cycle's datagrams (nothing listens there): %w", w.addr, err)
+		w.conn.Close()
+		w.conn, w.err = nil, refused
+	}
+	conn, err := w.dial(ctx)
+	if err != nil {
+		w.err = err
+		return errors.Join(refused, err)
+	}
+	w.conn, w.err = conn, nil
+	return refused
+}
+
+// dial looks the host up (an IPv4 address first, as datadog-go does) and
+// connects a UDP socket to it; connecting sends nothing.
+func (w *udpWriter) dial(ctx context.Context) (*net.UDPConn, error) {
+	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+	defer cancel()
+	addrs, err := w.lookup(ctx, w.host)
+	if err == nil && len(addrs) == 0 {
+		err = errors.New("no address")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up the Agent's host %q: %w", w.host, err)
+	}
+	ip := addrs[0].Unmap()
+	for _, a := range addrs {
+		if a.Unmap().Is4() {
+			ip = a.Unmap()
+			break
+		}
+	}
+	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, w.port)))
+	if err != nil {
+		return nil, fmt.Errorf("connect to the Agent at %s (%s): %w", w.addr, ip, err)
+	}
+	return conn, nil
+}
+
+// pending returns the error the kernel keeps for the socket, if any, and
+// clears it: a read with a deadline just ahead returns it at once, or times
+// out. The Agent never answers a client, so there is nothing to read; a
+// stray datagram is dropped.
+func pending(conn *net.UDPConn) error {
+	if err := conn.SetReadDeadline(time.Now().Add(time.Millisecond)); err != nil {
+		return err
+	}
+	defer conn.SetReadDeadline(time.Time{})
+	var buf [1]byte
+	for {
+		_, err := conn.Read(buf[:])
+		switch {
+		case err == nil:
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return nil
+		default:
+			return err
+		}
+	}
+}
+
+// Write sends one datagram (datadog-go's sender goroutine calls it).
+func (w *udpWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	conn, err := w.conn, w.err
+	w.mu.Unlock()
+	if conn == nil {
+		return 0, err
+	}
+	return conn.Write(p)
+}
+
+// Close closes the socket.
+func (w *udpWriter) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.conn == nil {
+		return nil
+	}
+	err := w.conn.Close()
+	w.conn, w.err = nil, net.ErrClosed
+	return err
+}
