@@ -30,6 +30,7 @@ type Runner struct {
 	Log     *slog.Logger
 
 	lastOK    atomic.Pointer[time.Time] // the last cycle that was read and sent, with its monotonic clock reading
+	lastRead  atomic.Pointer[time.Time] // the last cycle that was read, sent or not
 	readFails int                       // consecutive failed reads, for logging state changes once
 	sendFails int                       // consecutive failed sends
 	unread    map[string]bool           // parts (Unread.Key) the last partial read could not see
@@ -44,6 +45,17 @@ func (r *Runner) LastSuccess() time.Time {
 	// stepped (NTP, a VM resumed), which would otherwise call a healthy
 	// sidecar stale and have ECS restart it.
 	if t := r.lastOK.Load(); t != nil {
+		return *t
+	}
+	return time.Time{}
+}
+
+// LastRead returns when the last cycle that read the source was observed,
+// whether or not the Sink could send it, or the zero time if none has. It
+// is safe to call from any goroutine: the health check tells a process
+// that works, with an Agent that is away, from one whose loop is stuck.
+func (r *Runner) LastRead() time.Time {
+	if t := r.lastRead.Load(); t != nil {
 		return *t
 	}
 	return time.Time{}
@@ -106,6 +118,7 @@ func (r *Runner) Cycle(ctx context.Context) error {
 	}
 	r.logUnread(log, partial)
 	cycle := r.Tracker.ObservePartial(tasks, partial)
+	r.lastRead.Store(&cycle.At)
 	if err := r.Sink.Send(ctx, cycle); err != nil {
 		if errors.Is(err, ErrStop) {
 			return err
