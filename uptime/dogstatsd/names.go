@@ -12,6 +12,7 @@ const (
 	MetricTaskUptime      = "ecs.task.uptime"
 	MetricContainerUptime = "ecs.container.uptime"
 	CheckTaskLifetime     = "ecs.task.lifetime"
+	CheckFamilySingleton  = "ecs.family.singleton"
 )
 
 // Task tag keys: Datadog's own ECS tag names, so that queries line up with

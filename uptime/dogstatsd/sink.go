@@ -13,6 +13,7 @@ import (
 
 	"ecs-uptime/uptime"
 	"ecs-uptime/uptime/lifetime"
+	"ecs-uptime/uptime/singleton"
 )
 
 // Client is the part of the datadog-go client the Sink uses.
@@ -31,7 +32,8 @@ type Sink struct {
 	containerMetrics bool
 	judge            *lifetime.Judge
 	errs             *errorLog
-	udp              *udpWriter // nil over a Unix socket or with NewWithClient
+	udp              *udpWriter       // nil over a Unix socket or with NewWithClient
+	singletons       *singleton.Watch // nil without Options.Singletons
 
 	mu         sync.Mutex
 	downSince  time.Time // the first cycle of the current run of failed sends
@@ -51,6 +53,10 @@ type Options struct {
 	// Lifetime holds the ecs.task.lifetime thresholds; its zero value sends
 	// no service check, no event and never stops.
 	Lifetime lifetime.Policy
+	// Singletons are the task families of which at most one task should
+	// run at a time per cluster (ECS_UPTIME_SINGLETONS): Send adds the
+	// ecs.family.singleton check of each and one event per onset.
+	Singletons []string
 
 	lookup lookupFunc // resolves the UDP host; nil: the system resolver
 }
@@ -111,7 +117,7 @@ func New(opts Options) (*Sink, error) {
 		statsd.WithTags(tags),
 		statsd.WithErrorHandler(errs.record),
 	}
-	s := &Sink{containerMetrics: opts.ContainerMetrics, judge: lifetime.NewJudge(opts.Lifetime), errs: errs}
+	s := &Sink{containerMetrics: opts.ContainerMetrics, judge: lifetime.NewJudge(opts.Lifetime), errs: errs, singletons: newSingletons(opts.Singletons)}
 	var err error
 	if isSocket(opts.Addr) {
 		s.client, err = statsd.New(opts.Addr, options...)
@@ -202,6 +208,7 @@ func (s *Sink) Send(ctx context.Context, c uptime.Cycle) error {
 			keep(s.client.Gauge(MetricContainerUptime, ctr.Uptime.Seconds(), all, 1))
 		}
 	}
+	keep(s.sendSingletons(c))
 	keep(s.client.Flush())
 	keep(s.errs.take())
 	s.note(c.At, firstErr)
