@@ -1,0 +1,329 @@
+// Package reaper ends the standalone ECS tasks that ran past the max
+// lifetime their own resource tag gives them: the "Stopping tasks" part of
+// DESIGN.md, for the api source.
+//
+// Stopping someone's task takes two opt-ins:
+//   - the task's: a resource tag (ECS_UPTIME_MAX_LIFETIME_TAG, by default
+//     ecs-uptime:max-lifetime) whose value is a positive Go duration such
+//     as 6h, set by aws ecs run-task --tags or propagated from the task
+//     definition;
+//   - the process's: ECS_UPTIME_STOP_TASKS=true (Policy.Stop), and an IAM
+//     policy allowing ecs:StopTask only on tasks that carry that tag.
+//
+// Without the second, a task past its tag gets one event titled
+// "would stop …" and a log line, and nothing is stopped (the dry run, the
+// default). With both, it gets an event titled "stopping …", one StopTask
+// whose reason says why ("ecs-uptime: ran 26h03m, over its max lifetime
+// 24h"), and, once ECS accepted it, an event titled "stopped …".
+//
+// The safety rules:
+//   - A task is only ever considered while the source lists it RUNNING, at
+//     its uptime as the uptime.Tracker measured it (never younger than it
+//     really is, see DESIGN.md), and only once that uptime reaches the tag's
+//     duration.
+//   - A service's task is never stopped, even with the tag (propagated from
+//     a task definition a service shares with one-offs): its group is
+//     service:NAME (uptime.Task.Service), or its startedBy is ecs-svc/…, the
+//     ID ECS gives a service's deployment. Either marks it; a one-off
+//     started by hand with such a startedBy is left running, the safe side
+//     of the mistake. Such a task is logged once, with no event: a
+//     service's tasks come and go with every deployment, and an event for
+//     each would be noise about nothing to do.
+//   - A tag value that is not a positive Go duration ("6 hours", "", "0",
+//     "-1h") never acts; it is reported once per task and value (log line
+//     and event), so that the task's owner learns the tag does nothing.
+//   - Exactly one accepted StopTask per task: ECS takes a while to stop a
+//     task (SIGTERM, then SIGKILL after its stop timeout), and the task may
+//     still be listed for a cycle or two; it is not asked again. A StopTask
+//     ECS refuses (access denied, throttled past the SDK's retries, a
+//     timeout) is logged once and tried again each cycle until ECS accepts
+//     it, with no second "stopping" event; the acceptance is logged with the
+//     number of refusals and gets the "stopped" event.
+//   - Shutdown is not a refusal: once the context is done no StopTask
+//     starts and none is counted as refused; a stop cut short is asked
+//     again by the next process (with its own "stopping" event: the state
+//     lives in memory only).
+//   - What the reaper remembers per task ARN (events sent, stop accepted,
+//     refusals, bad tag reported) is forgotten when a read that covered
+//     the task no longer lists it, but kept for the tasks of a partial
+//     read's unread parts (uptime.Cycle.Held): they come back later and
+//     must not be announced or stopped twice.
+//
+// The reaper is a uptime.Sink decorator: the cycle's gauges go out first
+// through the Sink it wraps, whatever happens to the stops after. It knows
+// nothing about the ECS API (the Stopper, the api source, calls StopTask)
+// nor about DogStatsD lines (Events, the dogstatsd Sink, sends them).
+package reaper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"ecs-uptime/uptime"
+	"ecs-uptime/uptime/dogstatsd"
+	"ecs-uptime/uptime/lifetime"
+)
+
+// Stopper asks ECS to stop a task (ecsapi.Source implements it). A nil
+// error means ECS accepted the stop; the task may stay RUNNING a while.
+type Stopper interface {
+	StopTask(ctx context.Context, t uptime.Task, reason string) error
+}
+
+// Events sends one event about a task, with the task's tags and its ARN as
+// the aggregation key, and flushes it (dogstatsd.Sink implements it).
+type Events interface {
+	TaskEvent(ctx context.Context, t uptime.Task, e dogstatsd.TaskEvent) error
+}
+
+// Policy is what the process opted in to.
+type Policy struct {
+	// Stop calls StopTask (ECS_UPTIME_STOP_TASKS=true); false only reports
+	// what would be stopped.
+	Stop bool
+	// Tag is the key of the max-lifetime resource tag
+	// (ECS_UPTIME_MAX_LIFETIME_TAG), named in events and logs. The source
+	// reads its value into uptime.Task.MaxLifetimeTag.
+	Tag string
+}
+
+// stopTimeout bounds one StopTask: a call that hangs must not hold the
+// cycle, nor the ones after it, for good. A call it cuts short counts as
+// refused and is tried again next cycle.
+const stopTimeout = 30 * time.Second
+
+// Sink is an uptime.Sink that passes each cycle on to the Sink it wraps and
+// then reports, or stops, the tasks past their max-lifetime tag. It is not
+// safe for concurrent use; the Runner calls Send once per cycle.
+type Sink struct {
+	next    uptime.Sink
+	stopper Stopper
+	events  Events
+	policy  Policy
+	log     *slog.Logger
+	tasks   map[string]*state // task ARN → what was done about it
+}
+
+// state is what the reaper did about one task.
+type state struct {
+	badTag      string // the tag value reported as not a duration
+	badReported bool
+	service     bool // a service's task carrying the tag: logged
+	announced   bool // "would stop" or "stopping" sent
+	stopped     bool // ECS accepted the StopTask
+	refusals    int  // StopTasks refused in a row
+}
+
+// New returns a Sink that sends each cycle through next, then acts on the
+// tasks past their max-lifetime tag as p says: StopTask through stopper
+// (which may be nil when p.Stop is false: the dry run never calls it), and
+// events through events. It logs to log (slog.Default when nil).
+//
+// New panics on a nil next or events, a nil stopper with p.Stop, or an
+// empty p.Tag: those are wiring mistakes, not configuration (the config
+// package refuses an empty ECS_UPTIME_MAX_LIFETIME_TAG).
+func New(next uptime.Sink, stopper Stopper, events Events, p Policy, log *slog.Logger) *Sink {
+	switch {
+	case next == nil:
+		panic("reaper.New: nil next Sink")
+	case events == nil:
+		panic("reaper.New: nil Events")
+	case p.Stop && stopper == nil:
+		panic("reaper.New: Policy.Stop with a nil Stopper")
+	case p.Tag == "":
+		panic("reaper.New: empty Policy.Tag")
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Sink{next: next, stopper: stopper, events: events, policy: p, log: log, tasks: map[string]*state{}}
+}
+
+// Send sends c through the wrapped Sink first, then, for each task of c
+// that carries the max-lifetime tag, reports or stops it (see the package
+// doc). It returns the wrapped Sink's error joined with the first event
+// that could not be sent (the Runner logs send errors once per change of
+// state): an event is not sent again, its facts are in the log line that
+// goes with it. A refused StopTask is logged here and is no send error.
+func (s *Sink) Send(ctx context.Context, c uptime.Cycle) error {
+	err := s.next.Send(ctx, c)
+	s.forget(c)
+	var eventErr error
+	for _, tu := range c.Tasks {
+		if ctx.Err() != nil {
+			break // shutting down: start no stop and announce none
+		}
+		if !tu.Task.HasMaxLifetimeTag {
+			continue
+		}
+		if e := s.reap(ctx, c.At, tu); e != nil && eventErr == nil {
+			eventErr = e
+		}
+	}
+	return errors.Join(err, eventErr)
+}
+
+// forget drops the state of the tasks that c neither lists nor holds.
+func (s *Sink) forget(c uptime.Cycle) {
+	if len(s.tasks) == 0 {
+		return
+	}
+	keep := make(map[string]bool, len(c.Tasks)+len(c.Held))
+	for _, tu := range c.Tasks {
+		keep[tu.Task.ARN] = true
+	}
+	for _, arn := range c.Held {
+		keep[arn] = true
+	}
+	for arn := range s.tasks {
+		if !keep[arn] {
+			delete(s.tasks, arn)
+		}
+	}
+}
+
+// reap handles one task carrying the tag and returns the error of the
+// first event it could not send.
+func (s *Sink) reap(ctx context.Context, at time.Time, tu uptime.TaskUptime) error {
+	t := tu.Task
+	st := s.tasks[t.ARN]
+	if st == nil {
+		st = &state{}
+		s.tasks[t.ARN] = st
+	}
+	if service := serviceOf(t); service != "" {
+		if !st.service {
+			st.service = true
+			s.taskLog(t).Info("task belongs to a service: its max-lifetime tag is ignored, a service's task is never stopped",
+				slog.String("service", service))
+		}
+		return nil
+	}
+	limit, ok := parseMaxLifetime(t.MaxLifetimeTag)
+	if !ok {
+		if st.badReported && st.badTag == t.MaxLifetimeTag {
+			return nil
+		}
+		st.badReported, st.badTag = true, t.MaxLifetimeTag
+		s.taskLog(t).Warn("max-lifetime tag is not a positive Go duration such as 6h or 90m; this task is never stopped while it holds that value")
+		return s.event(ctx, t, dogstatsd.TaskEvent{
+			Title: "bad max-lifetime tag on ECS task " + lifetime.Name(t),
+			Text: fmt.Sprintf("ECS task %s carries the tag %s with the value %q, not a positive Go duration such as 6h or 90m.\n"+
+				"ecs-uptime never stops this task while the tag holds that value.\n%s",
+				lifetime.Name(t), s.policy.Tag, t.MaxLifetimeTag, details(t)),
+			Alert: dogstatsd.AlertWarning, At: at,
+		})
+	}
+	st.badReported = false
+	if tu.Uptime < limit || st.stopped || (st.announced && !s.policy.Stop) {
+		return nil
+	}
+	log := s.taskLog(t).With(slog.Duration("uptime", tu.Uptime), slog.Duration("max_lifetime", limit))
+	title := func(verb string) string {
+		return fmt.Sprintf("%s ECS task %s: ran %s, max lifetime %s", verb, lifetime.Name(t), lifetime.Age(tu.Uptime), lifetime.Age(limit))
+	}
+	over := fmt.Sprintf("ECS task %s has run %s, over its max lifetime %s (tag %s=%s).\n",
+		lifetime.Name(t), lifetime.Age(tu.Uptime), lifetime.Age(limit), s.policy.Tag, t.MaxLifetimeTag)
+	if !s.policy.Stop {
+		st.announced = true
+		log.Warn("task is past its max lifetime; not stopping it: ECS_UPTIME_STOP_TASKS is not true")
+		return s.event(ctx, t, dogstatsd.TaskEvent{
+			Title: title("would stop"),
+			Text:  over + "Not stopped: ECS_UPTIME_STOP_TASKS is not true, so ecs-uptime only reports what it would stop.\n" + details(t),
+			Alert: dogstatsd.AlertWarning, At: at,
+		})
+	}
+	reason := Reason(tu.Uptime, limit)
+	var eventErr error
+	if !st.announced {
+		st.announced = true
+		log.Warn("task is past its max lifetime; stopping it", slog.String("reason", reason))
+		eventErr = s.event(ctx, t, dogstatsd.TaskEvent{
+			Title: title("stopping"),
+			Text:  over + fmt.Sprintf("Asking ECS to stop it (StopTask, reason %q).\n", reason) + details(t),
+			Alert: dogstatsd.AlertInfo, At: at,
+		})
+	}
+	sctx, cancel := context.WithTimeout(ctx, stopTimeout)
+	err := s.stopper.StopTask(sctx, t, reason)
+	cancel()
+	switch {
+	case err == nil:
+		st.stopped = true
+		log.Info("ECS accepted the stop", slog.Int("refused_before", st.refusals))
+		st.refusals = 0
+		return errors.Join(eventErr, s.event(ctx, t, dogstatsd.TaskEvent{
+			Title: title("stopped"),
+			Text:  over + "ECS accepted the stop: it stops the task's containers (SIGTERM, then SIGKILL after their stop timeout).\n" + details(t),
+			Alert: dogstatsd.AlertError,
+		}))
+	case ctx.Err() != nil:
+		log.Info("shutting down before ECS answered the stop; the next run asks again", slog.Any("error", err))
+	default:
+		st.refusals++
+		if st.refusals == 1 {
+			log.Error("ECS refused to stop the task; trying again every cycle until it accepts", slog.Any("error", err))
+		}
+	}
+	return eventErr
+}
+
+// taskLog is the logger of the lines about t.
+func (s *Sink) taskLog(t uptime.Task) *slog.Logger {
+	return s.log.With(slog.String("task_arn", t.ARN), slog.String("task", lifetime.Name(t)),
+		slog.String("cluster", t.Cluster), slog.String("started_by", t.StartedBy),
+		slog.String("tag", s.policy.Tag), slog.String("tag_value", t.MaxLifetimeTag))
+}
+
+// event sends e about t; an error names the task.
+func (s *Sink) event(ctx context.Context, t uptime.Task, e dogstatsd.TaskEvent) error {
+	if err := s.events.TaskEvent(ctx, t, e); err != nil {
+		return fmt.Errorf("task %s: %w", t.ARN, err)
+	}
+	return nil
+}
+
+// serviceOf returns the service a task belongs to, or "" for a standalone
+// task: its group's service name or, failing that, its ecs-svc/… startedBy.
+func serviceOf(t uptime.Task) string {
+	if t.Service != "" {
+		return t.Service
+	}
+	if strings.HasPrefix(t.StartedBy, "ecs-svc/") {
+		return t.StartedBy
+	}
+	return ""
+}
+
+// parseMaxLifetime reads a max-lifetime tag value: a positive Go duration.
+func parseMaxLifetime(v string) (time.Duration, bool) {
+	d, err := time.ParseDuration(v)
+	return d, err == nil && d > 0
+}
+
+// Reason is the StopTask reason for a task that ran up, over its max
+// lifetime limit: "ecs-uptime: ran 26h03m, over its max lifetime 24h". ECS
+// keeps it as the stopped task's stoppedReason (at most 255 characters);
+// lifetime.Age keeps it under 80 whatever the durations, which is why the
+// tag's own text (up to 256 characters) is not quoted.
+func Reason(up, limit time.Duration) string {
+	return fmt.Sprintf("ecs-uptime: ran %s, over its max lifetime %s", lifetime.Age(up), lifetime.Age(limit))
+}
+
+// details are the lines that end every event text: the task's ARN, cluster
+// and startedBy.
+func details(t uptime.Task) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "task_arn: %s", t.ARN)
+	if t.Cluster != "" {
+		fmt.Fprintf(&b, "\ncluster: %s", t.Cluster)
+	}
+	if t.StartedBy != "" {
+		fmt.Fprintf(&b, "\nstarted_by: %s", t.StartedBy)
+	}
+	return b.String()
+}
