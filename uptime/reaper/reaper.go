@@ -39,6 +39,9 @@
 //     timeout) is logged once and tried again each cycle until ECS accepts
 //     it, with no second "stopping" event; the acceptance is logged with the
 //     number of refusals and gets the "stopped" event.
+//   - Events are sent once, with a log line that says the same: an event
+//     the Agent does not get is returned as a send error (the Runner logs
+//     it) and not sent again, and an Agent that is away holds no stop.
 //   - Shutdown is not a refusal: once the context is done no StopTask
 //     starts and none is counted as refused; a stop cut short is asked
 //     again by the next process (with its own "stopping" event: the state
