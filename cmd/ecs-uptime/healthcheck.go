@@ -18,7 +18,7 @@ func healthcheckCommand(ctx context.Context, args []string, environ map[string]s
 	fs := flag.NewFlagSet("ecs-uptime healthcheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: ecs-uptime healthcheck\n\nExits 0 when the ecs-uptime running in this container finished a cycle within\nthe last 3 intervals, 1 otherwise. It asks http://127.0.0.1:$ECS_UPTIME_HEALTH_PORT/healthz\n(default 18125). Use it as the container healthCheck: [\"CMD\", \"/ecs-uptime\", \"healthcheck\"].")
+		fmt.Fprintln(stderr, "Usage: ecs-uptime healthcheck\n\nExits 0 when the ecs-uptime running in this container read the source within\nthe last 3 intervals and the Agent has not been unreachable for more than 5\nminutes, 1 otherwise, and prints the answer, which names an unreachable Agent.\nIt asks http://127.0.0.1:$ECS_UPTIME_HEALTH_PORT/healthz\n(default 18125). Use it as the container healthCheck: [\"CMD\", \"/ecs-uptime\", \"healthcheck\"].")
 	}
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)
@@ -33,10 +33,11 @@ func healthcheckCommand(ctx context.Context, args []string, environ map[string]s
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	if err := health.Check(ctx, cfg.HealthPort); err != nil {
+	answer, err := health.Check(ctx, cfg.HealthPort)
+	if err != nil {
 		fmt.Fprintf(stderr, "ecs-uptime healthcheck: unhealthy: %v\n", err)
 		return exitFailure
 	}
-	fmt.Fprintln(stdout, "healthy")
+	fmt.Fprintln(stdout, "healthy:", answer)
 	return exitOK
 }

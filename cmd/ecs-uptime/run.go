@@ -63,7 +63,8 @@ func run(ctx context.Context, environ map[string]string, stderr io.Writer) int {
 	if cfg.HealthPort > 0 {
 		hctx, stopHealth := context.WithCancel(ctx)
 		defer stopHealth()
-		h := &health.Handler{Last: runner.LastSuccess, Started: time.Now(), Window: 3 * cfg.Interval}
+		h := &health.Handler{LastRead: runner.LastRead, Agent: sink.Unreachable, Started: time.Now(),
+			Window: 3 * cfg.Interval, Grace: max(health.AgentGrace, 3*cfg.Interval)}
 		addr, _, err := health.Serve(hctx, cfg.HealthPort, h)
 		if err != nil {
 			// Uptimes matter more than the health check: go on, and let

@@ -1,11 +1,11 @@
 // Package health is ecs-uptime's container health check: the running
-// sidecar serves a loopback-only HTTP endpoint that says whether its last
-// successful cycle is recent, and `ecs-uptime healthcheck` asks it. Both
-// work in an image with no shell and on a read-only root filesystem (no
-// file is written).
+// sidecar serves a loopback-only HTTP endpoint that says whether its loop
+// reads the source and whether the Agent takes what it sends, and
+// `ecs-uptime healthcheck` asks it. Both work in an image with no shell and
+// on a read-only root filesystem (no file is written).
 //
 // It knows nothing about where uptimes come from or go; it only compares
-// a time with a clock.
+// times with a clock.
 package health
 
 import (
@@ -16,20 +16,33 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
 // Path is the endpoint's path.
 const Path = "/healthz"
 
-// Handler answers 200 when last() is within window of now, else 503. Before
-// the first success, the process start counts as one, so a sidecar is not
-// unhealthy during its first window.
+// AgentGrace is how long the Agent may be unreachable before the health
+// check fails for it. A sidecar that starts before the Agent (ECS starts a
+// task's containers together; the Agent daemon on a new instance may still
+// be pulling its image) or outlives an Agent restart must not turn
+// unhealthy: restarting ecs-uptime or replacing the task brings no Agent.
+// An Agent that stays away longer is a fault someone should see.
+const AgentGrace = 5 * time.Minute
+
+// Handler answers 200 while the loop reads the source (the last cycle that
+// read it is within Window of now; before the first, the process start
+// counts as one) and the Agent takes what is sent or has been unreachable
+// for at most Grace; else 503. The body says which, and names an
+// unreachable Agent even while it answers 200.
 type Handler struct {
-	Last    func() time.Time // the last successful cycle (uptime.Runner.LastSuccess)
-	Started time.Time        // process start
-	Window  time.Duration    // three intervals
-	Now     func() time.Time // nil: time.Now
+	LastRead func() time.Time                    // the last cycle that read the source (uptime.Runner.LastRead)
+	Agent    func() (since time.Time, err error) // since when sends fail, zero if they do not (dogstatsd.Sink.Unreachable); nil: not asked
+	Started  time.Time                           // process start
+	Window   time.Duration                       // three intervals
+	Grace    time.Duration                       // AgentGrace, or more with long intervals
+	Now      func() time.Time                    // nil: time.Now
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
@@ -37,22 +50,46 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	if h.Now != nil {
 		now = h.Now
 	}
-	last := h.Last()
+	t := now()
+	var agent string // what is wrong with the Agent, if anything
+	agentDown := false
+	if h.Agent != nil {
+		if since, err := h.Agent(); !since.IsZero() {
+			down := t.Sub(since)
+			agentDown = down > h.Grace
+			agent = fmt.Sprintf("the Agent is unreachable since %s (%s ago, unhealthy past %s): %v",
+				since.UTC().Format(time.RFC3339), down.Round(time.Second), h.Grace, err)
+		}
+	}
+	last := h.LastRead()
 	ref := last
 	if ref.IsZero() {
 		ref = h.Started
 	}
-	age := now().Sub(ref)
-	if age > h.Window {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		if last.IsZero() {
-			fmt.Fprintf(w, "unhealthy: no successful cycle in %s since start\n", age.Round(time.Millisecond))
-			return
-		}
-		fmt.Fprintf(w, "unhealthy: last successful cycle %s ago, more than %s\n", age.Round(time.Millisecond), h.Window)
-		return
+	age := t.Sub(ref).Round(time.Millisecond)
+	var loop string
+	switch {
+	case age > h.Window && last.IsZero():
+		loop = fmt.Sprintf("no cycle read the source in %s since start", age)
+	case age > h.Window:
+		loop = fmt.Sprintf("the last cycle that read the source was %s ago, more than %s", age, h.Window)
+	case last.IsZero():
+		loop = fmt.Sprintf("started %s ago", age)
+	default:
+		loop = fmt.Sprintf("last cycle read the source %s ago", age)
 	}
-	fmt.Fprintf(w, "ok: last successful cycle %s ago\n", age.Round(time.Millisecond))
+	status := "ok"
+	if age > h.Window || agentDown {
+		status = "unhealthy"
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	if agent == "" && !last.IsZero() && h.Agent != nil {
+		loop += " and the Agent took it"
+	}
+	if agent != "" {
+		loop += "; " + agent
+	}
+	fmt.Fprintf(w, "%s: %s\n", status, loop)
 }
 
 // Serve serves h on 127.0.0.1:port until ctx ends. The listener is opened
@@ -80,22 +117,23 @@ func Serve(ctx context.Context, port int, h http.Handler) (addr string, done <-c
 	return ln.Addr().String(), ch, nil
 }
 
-// Check asks the endpoint on 127.0.0.1:port and returns nil when it says
-// healthy, else an error with its answer.
-func Check(ctx context.Context, port int) error {
+// Check asks the endpoint on 127.0.0.1:port and returns its answer, with
+// a nil error when it says healthy, else an error holding the answer.
+func Check(ctx context.Context, port int) (string, error) {
 	url := "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) + Path
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return err
+		return "", err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("ask %s: %w", url, err)
+		return "", fmt.Errorf("ask %s: %w", url, err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	answer := strings.TrimSpace(string(body))
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", url, body)
+		return answer, fmt.Errorf("%s: %s", url, answer)
 	}
-	return nil
+	return answer, nil
 }
