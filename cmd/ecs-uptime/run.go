@@ -46,7 +46,7 @@ func run(ctx context.Context, environ map[string]string, stderr io.Writer) int {
 	}
 	defer src.close()
 	sink, err := dogstatsd.New(dogstatsd.Options{Addr: cfg.AgentAddr(), Tags: cfg.GlobalTags(), ContainerMetrics: cfg.ContainerMetrics,
-		Lifetime: lifetime.Policy{Warning: cfg.Warning, Critical: cfg.Critical, MaxLifetime: cfg.MaxLifetime}})
+		Lifetime: lifetime.Policy{Warning: cfg.Warning, Critical: cfg.Critical, MaxLifetime: cfg.MaxLifetime}, Singletons: cfg.Singletons})
 	if err != nil {
 		return configFailure(stderr, fmt.Errorf("DD_AGENT_HOST/DD_DOGSTATSD_PORT/DD_DOGSTATSD_URL: %w", err))
 	}
