@@ -28,6 +28,11 @@ const (
 	TagAvailabilityZone = "availability-zone"
 	TagAccount          = "aws_account"
 	TagService          = "ecs_service"
+
+	// The api source's own task tags.
+	TagLaunchType       = "ecs_launch_type"
+	TagCapacityProvider = "ecs_capacity_provider"
+	TagStartedBy        = "started_by"
 )
 
 // Container tag keys.

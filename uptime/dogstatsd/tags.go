@@ -45,7 +45,7 @@ func Tag(key, value string) string { return key + ":" + Sanitize(value) }
 // TaskTags returns the tags of a task's series. Tags whose value is unknown
 // (no service, no availability zone) are left out rather than sent empty.
 func TaskTags(t uptime.Task) []string {
-	tags := make([]string, 0, 11)
+	tags := make([]string, 0, 14+len(t.ResourceTags))
 	add := func(k, v string) {
 		if v = Sanitize(v); v != "" {
 			tags = append(tags, k+":"+v)
@@ -61,7 +61,28 @@ func TaskTags(t uptime.Task) []string {
 	add(TagAvailabilityZone, t.AvailabilityZone)
 	add(TagAccount, t.Account)
 	add(TagService, t.Service)
+	add(TagLaunchType, t.LaunchType)
+	add(TagCapacityProvider, t.CapacityProvider)
+	add(TagStartedBy, t.StartedBy)
+	for _, rt := range t.ResourceTags {
+		if k := ResourceTagKey(rt.Key); k != "" {
+			add(k, rt.Value)
+		}
+	}
 	return tags
+}
+
+// ResourceTagKey turns an AWS resource tag key into a Datadog tag key:
+// lowercased (DESIGN.md), sanitized, and with ':' and spaces made '_', so
+// that the key stays one key ("team:owner" would otherwise be read as key
+// "team" with a value starting "owner:").
+func ResourceTagKey(k string) string {
+	return strings.Map(func(r rune) rune {
+		if r == ':' || r == ' ' {
+			return '_'
+		}
+		return r
+	}, Sanitize(strings.ToLower(k)))
 }
 
 // ContainerTags returns the container tags that are added to the task tags

@@ -76,6 +76,16 @@ func TestTaskAndContainerTags(t *testing.T) {
 			t.Errorf("empty tag %q", tag)
 		}
 	}
+	// The api source's fields and the resource tags it copies.
+	api := uptime.Task{ARN: "arn:aws:ecs:eu-west-1:123456789012:task/prod/5c2f", Family: "db-migrate", Revision: "42",
+		LaunchType: "FARGATE", CapacityProvider: "FARGATE_SPOT", StartedBy: "ci/job#1234",
+		ResourceTags: []uptime.ResourceTag{{Key: "CostCenter", Value: "42,a|b"}, {Key: "team:owner", Value: "data"}, {Key: "Empty", Value: ""}}}
+	wantAPI := []string{"task_arn:arn:aws:ecs:eu-west-1:123456789012:task/prod/5c2f", "task_name:db-migrate", "task_family:db-migrate",
+		"task_version:42", "ecs_launch_type:FARGATE", "ecs_capacity_provider:FARGATE_SPOT", "started_by:ci/job_1234",
+		"costcenter:42_a_b", "team_owner:data"}
+	if got := TaskTags(api); !slices.Equal(got, wantAPI) {
+		t.Errorf("TaskTags of an api task\n got %q\nwant %q", got, wantAPI)
+	}
 	c := uptime.Container{Name: "curl", RuntimeName: "ecs-curltest-26-curl-a0e7", ID: "ee08", Image: "registry:5000/curltest:1", Running: true, StartedAt: time.Now()}
 	wantC := []string{"ecs_container_name:curl", "container_name:ecs-curltest-26-curl-a0e7", "container_id:ee08",
 		"docker_image:registry:5000/curltest:1", "image_name:registry:5000/curltest", "short_image:curltest", "image_tag:1"}
