@@ -30,10 +30,50 @@ const DefaultCritical = 24 * time.Hour
 
 // Filter says which tasks a monitor watches; the zero Filter watches all.
 type Filter struct {
-	Family  string   // task_family
-	Cluster string   // ecs_cluster_name (the short name)
+	Family string // task_family
+	// Cluster is the cluster's short name (ecs_cluster_name) or its ARN
+	// (arn:aws:ecs:REGION:ACCOUNT:cluster/NAME), which Resolve turns into
+	// the name, Region and Account.
+	Cluster string
+	Region  string   // region (from a cluster ARN)
+	Account string   // aws_account (from a cluster ARN)
 	Service string   // ecs_service
 	Scope   []string // more tags, "key:value" or "!key:value"
+}
+
+// Resolve validates the filter (see Validate) and returns it with a
+// cluster ARN turned into the tags the sidecar sends: ecs_cluster_name
+// (the short name), region and aws_account. Together they name the one
+// cluster the ARN names, where the ARN itself would match no series (the
+// cluster_arn tag is only sent when the source knows it). Resolving a
+// resolved filter changes nothing.
+func (f Filter) Resolve() (Filter, error) {
+	if strings.HasPrefix(f.Cluster, "arn:") {
+		region, account, name, ok := clusterARN(f.Cluster)
+		if !ok {
+			return f, &FilterError{"cluster", f.Cluster, "want a cluster name or a cluster ARN, arn:aws:ecs:REGION:ACCOUNT:cluster/NAME"}
+		}
+		for _, v := range []struct{ flag, have, want string }{{"region", f.Region, region}, {"account", f.Account, account}} {
+			if v.have != "" && !strings.EqualFold(v.have, v.want) {
+				return f, &FilterError{"cluster", f.Cluster, fmt.Sprintf("the ARN's %s is %s, the filter's %s", v.flag, v.want, v.have)}
+			}
+		}
+		f.Cluster, f.Region, f.Account = name, region, account
+	}
+	return f, f.Validate()
+}
+
+// clusterARN splits arn:PARTITION:ecs:REGION:ACCOUNT:cluster/NAME.
+func clusterARN(s string) (region, account, name string, ok bool) {
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] != "ecs" || parts[3] == "" || parts[4] == "" {
+		return "", "", "", false
+	}
+	name, ok = strings.CutPrefix(parts[5], "cluster/")
+	if !ok || name == "" || strings.Contains(name, "/") {
+		return "", "", "", false
+	}
+	return parts[3], parts[4], name, true
 }
 
 // Tags returns the filter as Datadog scope tags, values lowercased as
@@ -43,6 +83,8 @@ func (f Filter) Tags() []string {
 	for _, t := range []struct{ key, value string }{
 		{dogstatsd.TagTaskFamily, f.Family},
 		{dogstatsd.TagClusterName, f.Cluster},
+		{dogstatsd.TagRegion, f.Region},
+		{dogstatsd.TagAccount, f.Account},
 		{dogstatsd.TagService, f.Service},
 	} {
 		if t.value != "" {
@@ -68,14 +110,30 @@ func (e *FilterError) Error() string {
 // Validate refuses values that would break or widen the query: Datadog tag
 // values hold letters, digits and _ - . / : (and * as a wildcard); a ',',
 // '{', '}', '"', '(', ')' or a space would end the scope or the string.
+//
+// An ARN in Family or Service, a revision in Family (db-migrate:42) and an
+// unresolved cluster ARN are refused too: the tags hold short names, so
+// the query would never match.
 func (f Filter) Validate() error {
-	for _, v := range []struct{ flag, value string }{{"family", f.Family}, {"cluster", f.Cluster}, {"service", f.Service}} {
+	for _, v := range []struct{ flag, value, short string }{
+		{"family", f.Family, "the task definition family's name, such as db-migrate"},
+		{"cluster", f.Cluster, "the cluster's name, or its ARN through Resolve"},
+		{"cluster", f.Region, ""}, // from the cluster's ARN
+		{"cluster", f.Account, ""},
+		{"service", f.Service, "the service's name, such as web"},
+	} {
 		if v.value == "" {
 			continue
 		}
 		if bad := badChars(v.value); bad != "" {
 			return &FilterError{v.flag, v.value, "a tag value may only hold letters, digits, _ - . / : and * (found " + bad + ")"}
 		}
+		if strings.HasPrefix(v.value, "arn:") && v.short != "" {
+			return &FilterError{v.flag, v.value, "want " + v.short + ": the " + v.flag + " tag holds no ARN, so the query would never match"}
+		}
+	}
+	if _, rev, ok := strings.Cut(f.Family, ":"); ok {
+		return &FilterError{"family", f.Family, "task_family holds no revision: use the family's name (--scope task_version:" + rev + " picks one revision)"}
 	}
 	for _, s := range f.Scope {
 		t := strings.TrimPrefix(s, "!")
@@ -168,7 +226,8 @@ const monitorTag = "created-by:ecs-uptime"
 // notify_no_data is off: a task that stops stops reporting, which is the
 // good outcome, not a failure to page for.
 func Metric(f Filter, warning, critical time.Duration) (Monitor, error) {
-	if err := f.Validate(); err != nil {
+	f, err := f.Resolve()
+	if err != nil {
 		return Monitor{}, err
 	}
 	if critical <= 0 {
@@ -200,7 +259,8 @@ func Metric(f Filter, warning, critical time.Duration) (Monitor, error) {
 // sidecar itself sends against its ECS_UPTIME_WARNING/ECS_UPTIME_CRITICAL.
 // The thresholds are the sidecar's, so this monitor has none of its own.
 func ServiceCheck(f Filter) (Monitor, error) {
-	if err := f.Validate(); err != nil {
+	f, err := f.Resolve()
+	if err != nil {
 		return Monitor{}, err
 	}
 	over := []string{}

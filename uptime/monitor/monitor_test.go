@@ -171,6 +171,7 @@ func TestQueriesNameWhatTheEmitterSends(t *testing.T) {
 		{Family: "db-migrate"},
 		{Family: "DB-Migrate", Cluster: "prod", Service: "api"},
 		{Cluster: "prod", Scope: []string{"env:prod", "!team:web"}},
+		{Cluster: "arn:aws:ecs:eu-west-1:111122223333:cluster/prod"},
 	}
 	for _, f := range filters {
 		t.Run(f.describe(), func(t *testing.T) {
@@ -193,7 +194,11 @@ func TestQueriesNameWhatTheEmitterSends(t *testing.T) {
 					t.Errorf("message uses {{%s.name}}, which is not a group-by tag", v[1])
 				}
 			}
-			for _, want := range f.Tags() {
+			resolved, err := f.Resolve()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range resolved.Tags() {
 				if !strings.Contains(q[2], want) || want != strings.ToLower(want) {
 					t.Errorf("scope %q lacks %q (lowercased)", q[2], want)
 				}
@@ -258,6 +263,14 @@ func TestFilterErrorsNameTheFlag(t *testing.T) {
 		{"scope with a brace", Filter{Scope: []string{"env:prod}"}}, `--scope "env:prod}"`},
 		{"scope key not a letter", Filter{Scope: []string{"1env:prod"}}, "starts with a letter"},
 		{"non-ASCII", Filter{Family: "migración"}, `'ó'`},
+		{"an ARN that is not a cluster's", Filter{Cluster: "arn:aws:ecs:eu-west-1:111122223333:service/prod/web"},
+			`--cluster "arn:aws:ecs:eu-west-1:111122223333:service/prod/web": want a cluster name or a cluster ARN, arn:aws:ecs:REGION:ACCOUNT:cluster/NAME`},
+		{"a cluster ARN without a name", Filter{Cluster: "arn:aws:ecs:eu-west-1:111122223333:cluster/"}, "want a cluster name or a cluster ARN"},
+		{"a cluster ARN from another region", Filter{Cluster: "arn:aws:ecs:eu-west-1:111122223333:cluster/prod", Region: "us-east-1"}, "the ARN's region is eu-west-1, the filter's us-east-1"},
+		{"a task definition ARN as family", Filter{Family: "arn:aws:ecs:eu-west-1:111122223333:task-definition/db-migrate:3"},
+			"want the task definition family's name, such as db-migrate: the family tag holds no ARN"},
+		{"a family with a revision", Filter{Family: "db-migrate:42"}, `--family "db-migrate:42": task_family holds no revision: use the family's name (--scope task_version:42 picks one revision)`},
+		{"a service ARN", Filter{Service: "arn:aws:ecs:eu-west-1:111122223333:service/prod/web"}, "want the service's name, such as web"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -275,6 +288,37 @@ func TestFilterErrorsNameTheFlag(t *testing.T) {
 	}
 	if err := (Filter{Family: "db-migrate_2", Cluster: "prod", Service: "api", Scope: []string{"env:prod", "!team:web", "image_tag:1.2.*", "region:eu-west-1"}}).Validate(); err != nil {
 		t.Errorf("a good filter: %v", err)
+	}
+}
+
+// A cluster ARN becomes the three tags the sidecar sends that together
+// name that cluster; the ARN itself is in no tag the query could match.
+func TestClusterARN(t *testing.T) {
+	f := Filter{Family: "db-migrate", Cluster: "arn:aws:ecs:eu-west-1:111122223333:cluster/Prod"}
+	m, err := Metric(f, 0, DefaultCritical)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "max(last_5m):max:ecs.task.uptime{task_family:db-migrate,ecs_cluster_name:prod,region:eu-west-1,aws_account:111122223333} by {task_arn} > 86400"
+	if m.Query != want {
+		t.Errorf("query %s\nwant  %s", m.Query, want)
+	}
+	c, err := ServiceCheck(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(c.Query, `.over("task_family:db-migrate","ecs_cluster_name:prod","region:eu-west-1","aws_account:111122223333")`) {
+		t.Errorf("service-check query %s: want the cluster's name, region and account", c.Query)
+	}
+	if got := ResourceName("task_uptime", f); got != "task_uptime_task_family_db_migrate_ecs_cluster_name_prod_region_eu_west_1_aws_account_111122223333" {
+		t.Errorf("resource name %s", got)
+	}
+	r, err := f.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := r.Resolve(); err != nil || !slices.Equal(again.Tags(), r.Tags()) {
+		t.Errorf("resolving twice: %v, %v; want the same filter", again, err)
 	}
 }
 

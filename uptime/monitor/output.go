@@ -25,6 +25,9 @@ func JSON(v any) ([]byte, error) {
 // kind ("task_uptime", "task_lifetime") and filter: letters, digits and
 // underscores only.
 func ResourceName(kind string, f Filter) string {
+	if r, err := f.Resolve(); err == nil {
+		f = r
+	}
 	name := strings.Join(append([]string{kind}, f.Tags()...), "_")
 	var b strings.Builder
 	underscore := false
