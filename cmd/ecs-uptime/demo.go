@@ -2,30 +2,57 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
+	"ecs-uptime/uptime/config"
 	"ecs-uptime/uptime/demo"
 )
+
+// stopCause is a context cause that says why run stopped, when no signal
+// did: the demo's --duration.
+type stopCause string
+
+func (c stopCause) Error() string { return string(c) }
+
+// stopReason says why ctx ended, for run's last log line: "signal", or
+// the stopCause that ended it.
+func stopReason(ctx context.Context) string {
+	if c, ok := errors.AsType[stopCause](context.Cause(ctx)); ok {
+		return string(c)
+	}
+	return "signal"
+}
 
 func demoCommand(ctx context.Context, args []string, environ map[string]string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ecs-uptime demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	duration := fs.Duration("duration", 0, "stop after this long (0: run until Ctrl-C)")
-	interval := fs.Duration("interval", time.Second, "collection interval")
+	duration := durationFlag(fs, "duration", 0, "stop after this long, a Go `duration` (0: run until Ctrl-C)")
+	interval := durationFlag(fs, "interval", time.Second, "collection interval, a Go `duration` of at least 100ms")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: ecs-uptime demo [--duration D] [--interval I]\n\nRuns the real loop against an embedded ECS task metadata endpoint (a migration\ntask whose container started 26h ago) and prints what the Datadog Agent would\nreceive. No AWS, no Agent, no network needed. ECS_UPTIME_* thresholds and tags\nfrom the environment apply.\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return flagExit(err)
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	// The demo sets ECS_UPTIME_INTERVAL from --interval: a value the
+	// configuration refuses is the flag's fault, and said so.
+	if *interval < config.MinInterval {
+		fmt.Fprintf(stderr, "ecs-uptime demo: --interval %s: want at least %s\n", *interval, config.MinInterval)
+		return exitConfig
+	}
+	if *duration < 0 {
+		fmt.Fprintf(stderr, "ecs-uptime demo: --duration %s: want 0 (until Ctrl-C) or more\n", *duration)
+		return exitConfig
 	}
 	if *duration > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *duration)
+		ctx, cancel = context.WithTimeoutCause(ctx, *duration, stopCause("--duration "+duration.String()+" elapsed"))
 		defer cancel()
 	}
 	env, err := demo.Start()

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,62 +17,58 @@ const injectUsage = `Usage: ecs-uptime inject --image IMAGE [flags] [--file TASK
 Adds the ecs-uptime sidecar to an ECS task definition and writes it in the form
 'aws ecs register-task-definition --cli-input-json' takes. The input (standard
 input, or --file) is either 'aws ecs describe-task-definition' output or
-register input. Read-only fields (taskDefinitionArn, revision, status...) are
-dropped, describe's tags are kept, every other field is kept as it is. A
-container with the sidecar's name is updated in place, so running inject again,
-or on its own output, changes nothing but what the flags say.
+register input, at most 1 MiB (task definitions are far smaller), one JSON
+object and nothing after it. Read-only fields (taskDefinitionArn, revision,
+status...) are dropped, describe's tags are kept, every other field is kept as
+it is.
 
   aws ecs describe-task-definition --task-definition web --include TAGS \
     | ecs-uptime inject --image REGISTRY/ecs-uptime:1.0.0 > web.json
   aws ecs register-task-definition --cli-input-json file://web.json
 
-The sidecar's essential flag and its ECS_UPTIME_SOURCE, _INTERVAL, _WARNING,
-_CRITICAL and _MAX_LIFETIME come from the flags, defaults included (its image
-too, when --image is given); its other fields and variables are kept. A new
-sidecar logs where the first container with a logConfiguration does.
+A new sidecar gets ECS_UPTIME_SOURCE=ecs and the flags' values, defaults
+included; it is not essential unless --max-lifetime or --essential says so,
+and it logs where the first container with a logConfiguration does.
+
+A container named --name that exists is updated in place, and only by the
+flags given on the command line: 'inject --image r/ecs-uptime:1.1.0' on a
+sidecar changes its image and keeps its essential flag, thresholds, max
+lifetime and source. Each change is said on standard error, one line per
+field; running inject again with the same flags changes nothing. Only an
+ecs-uptime sidecar is updated: a container whose image is .../ecs-uptime
+(any registry, tag or digest) or that has an ECS_UPTIME_* variable. Any other
+container of that name is refused, as is adding a second sidecar beside one
+under another name.
+
+Warnings (standard error, exit 0) say what the task lacks: the Datadog Agent
+container that localhost:8125 needs in an awsvpc (Fargate) task, a task size
+too small for the sidecar, the start order of an essential sidecar. What can
+never work is refused (exit 2): a host socket on Fargate, the sidecar's own
+loopback in bridge mode, UDP with networkMode none.
 
 Flags:`
 
-func injectCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func injectCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ecs-uptime inject", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("file", "-", "task definition to read (- for standard input)")
 	image := fs.String("image", "", "sidecar image; required to add the sidecar, optional to update it")
 	name := fs.String("name", taskdef.DefaultName, "sidecar container name")
-	interval := fs.Duration("interval", 15*time.Second, "ECS_UPTIME_INTERVAL")
-	warning := fs.Duration("warning", 0, "ECS_UPTIME_WARNING (0: off)")
-	critical := fs.Duration("critical", 24*time.Hour, "ECS_UPTIME_CRITICAL (0: off)")
-	maxLifetime := fs.Duration("max-lifetime", 0, "ECS_UPTIME_MAX_LIFETIME: the sidecar exits 3 past it (0: off)")
-	essential := fs.Bool("essential", false, "mark the sidecar essential, so that ECS stops the task when it exits (default: true with --max-lifetime)")
-	dsdURL := fs.String("dogstatsd-url", "", "DD_DOGSTATSD_URL; a unix:// socket on EC2 also mounts its directory from the host, read-only")
+	interval := durationFlag(fs, "interval", 15*time.Second, "ECS_UPTIME_INTERVAL, a Go `duration`")
+	warning := durationFlag(fs, "warning", 0, "ECS_UPTIME_WARNING, a Go `duration` (0: off)")
+	critical := durationFlag(fs, "critical", 24*time.Hour, "ECS_UPTIME_CRITICAL, a Go `duration` (0: off)")
+	maxLifetime := durationFlag(fs, "max-lifetime", 0, "ECS_UPTIME_MAX_LIFETIME, a Go `duration`: the sidecar exits 3 past it (0: off); sets essential to true (0: false) unless --essential is given")
+	essential := fs.Bool("essential", false, "mark the sidecar essential, so that ECS stops the task when it exits")
+	dsdURL := fs.String("dogstatsd-url", "", "DD_DOGSTATSD_URL; a unix:// socket on EC2 also mounts its directory from the host, read-only ('' removes it)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, injectUsage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return flagExit(err)
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "ecs-uptime inject: unexpected argument %q (use --file)\n", fs.Arg(0))
-		return exitConfig
-	}
-	essentialSet := false
-	fs.Visit(func(f *flag.Flag) { essentialSet = essentialSet || f.Name == "essential" })
-	if !essentialSet {
-		*essential = *maxLifetime > 0
-	}
-
-	var in []byte
-	var err error
-	if *file == "-" {
-		in, err = io.ReadAll(stdin)
-	} else {
-		in, err = os.ReadFile(*file)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "ecs-uptime inject: read %s: %v\n", *file, err)
-		return exitFailure
-	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 
 	off := func(d time.Duration) string {
 		if d == 0 {
@@ -78,17 +76,38 @@ func injectCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int
 		}
 		return taskdef.Duration(d)
 	}
-	env := []taskdef.Var{
-		{Name: "ECS_UPTIME_SOURCE", Value: "ecs"},
-		{Name: "ECS_UPTIME_INTERVAL", Value: taskdef.Duration(*interval)},
-		{Name: "ECS_UPTIME_WARNING", Value: off(*warning)},
-		{Name: "ECS_UPTIME_CRITICAL", Value: taskdef.Duration(*critical)},
-		{Name: "ECS_UPTIME_MAX_LIFETIME", Value: off(*maxLifetime)},
+	// A new sidecar gets every variable, defaults included; an existing
+	// one only those whose flag is on the command line.
+	var defaults, env []taskdef.Var
+	for _, v := range []struct {
+		flag string
+		taskdef.Var
+	}{
+		{"", taskdef.Var{Name: "ECS_UPTIME_SOURCE", Value: "ecs"}},
+		{"interval", taskdef.Var{Name: "ECS_UPTIME_INTERVAL", Value: taskdef.Duration(*interval)}},
+		{"warning", taskdef.Var{Name: "ECS_UPTIME_WARNING", Value: off(*warning)}},
+		{"critical", taskdef.Var{Name: "ECS_UPTIME_CRITICAL", Value: taskdef.Duration(*critical)}},
+		{"max-lifetime", taskdef.Var{Name: "ECS_UPTIME_MAX_LIFETIME", Value: off(*maxLifetime)}},
+		{"dogstatsd-url", taskdef.Var{Name: "DD_DOGSTATSD_URL", Value: *dsdURL}},
+	} {
+		defaults = append(defaults, v.Var)
+		if given[v.flag] {
+			env = append(env, v.Var)
+		}
 	}
-	if *dsdURL != "" {
-		env = append(env, taskdef.Var{Name: "DD_DOGSTATSD_URL", Value: *dsdURL})
+	var essentialFlag *bool
+	switch {
+	case given["essential"]:
+		essentialFlag = essential
+	case given["max-lifetime"]:
+		essentialFlag = new(*maxLifetime > 0)
 	}
-	res, err := taskdef.Inject(in, taskdef.Sidecar{Name: *name, Image: *image, Essential: *essential, Env: env})
+
+	in, code := readTaskDefinition(ctx, *file, stdin, stderr)
+	if code != exitOK {
+		return code
+	}
+	res, err := taskdef.Inject(in, taskdef.Sidecar{Name: *name, Image: *image, Essential: essentialFlag, Defaults: defaults, Env: env})
 	if err != nil {
 		fmt.Fprintf(stderr, "ecs-uptime inject: %s: %v\n", inputName(*file), err)
 		return exitConfig
@@ -97,15 +116,86 @@ func injectCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "ecs-uptime inject: write: %v\n", err)
 		return exitFailure
 	}
+	switch {
+	case res.Added:
+		fmt.Fprintf(stderr, "ecs-uptime inject: added container %q\n", *name)
+	case len(res.Changes) == 0:
+		fmt.Fprintf(stderr, "ecs-uptime inject: container %q unchanged: it already has what the flags say\n", *name)
+	default:
+		fmt.Fprintf(stderr, "ecs-uptime inject: updated container %q:\n", *name)
+		for _, c := range res.Changes {
+			fmt.Fprintf(stderr, "  %s\n", c)
+		}
+	}
 	for _, w := range res.Warnings {
 		fmt.Fprintf(stderr, "ecs-uptime inject: warning: %s\n", w)
 	}
-	verb := "updated"
-	if res.Added {
-		verb = "added"
-	}
-	fmt.Fprintf(stderr, "ecs-uptime inject: %s container %q\n", verb, *name)
 	return exitOK
+}
+
+// readTaskDefinition reads file ("-": stdin) up to taskdef.MaxInput, and
+// gives up when ctx ends (SIGINT, SIGTERM) while it waits. A terminal on
+// standard input is refused: a user who typed the command without a pipe
+// would otherwise wait on a silent prompt.
+func readTaskDefinition(ctx context.Context, file string, stdin io.Reader, stderr io.Writer) ([]byte, int) {
+	r := stdin
+	if file == "-" {
+		if f, ok := stdin.(*os.File); ok {
+			if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+				fmt.Fprintf(stderr, "ecs-uptime inject: standard input is a terminal (or another device), not a pipe or a file; inject reads a task definition (aws ecs describe-task-definition output or register input) from a pipe or --file:\n"+
+					"  aws ecs describe-task-definition --task-definition FAMILY --include TAGS | ecs-uptime inject --image IMAGE > register.json\n"+
+					"  ecs-uptime inject --image IMAGE --file TASKDEF.json > register.json\n")
+				return nil, exitConfig
+			}
+		}
+	} else {
+		f, err := os.Open(file)
+		if err != nil {
+			fmt.Fprintf(stderr, "ecs-uptime inject: read %s: %v\n", file, err)
+			return nil, exitFailure
+		}
+		defer f.Close()
+		r = f
+	}
+	in, err := readLimited(ctx, r, taskdef.MaxInput)
+	switch {
+	case errors.Is(err, errTooBig):
+		fmt.Fprintf(stderr, "ecs-uptime inject: %s: over %d bytes (1 MiB), the most inject reads: a task definition is far smaller; is this the right file?\n", inputName(file), taskdef.MaxInput)
+		return nil, exitConfig
+	case ctx.Err() != nil:
+		fmt.Fprintf(stderr, "ecs-uptime inject: stopped while reading %s: %v\n", inputName(file), context.Cause(ctx))
+		return nil, exitFailure
+	case err != nil:
+		fmt.Fprintf(stderr, "ecs-uptime inject: read %s: %v\n", inputName(file), err)
+		return nil, exitFailure
+	}
+	return in, exitOK
+}
+
+var errTooBig = errors.New("input over the limit")
+
+// readLimited reads r to its end, at most limit bytes (more is errTooBig),
+// or until ctx ends. A read blocked when ctx ends is left behind: the
+// command is about to exit.
+func readLimited(ctx context.Context, r io.Reader, limit int64) ([]byte, error) {
+	type result struct {
+		b   []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		b, err := io.ReadAll(io.LimitReader(r, limit+1))
+		if err == nil && int64(len(b)) > limit {
+			b, err = nil, errTooBig
+		}
+		done <- result{b, err}
+	}()
+	select {
+	case res := <-done:
+		return res.b, res.err
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
 }
 
 func inputName(file string) string {

@@ -63,7 +63,7 @@ func dispatch(ctx context.Context, args []string, environ map[string]string, std
 	case "healthcheck":
 		return healthcheckCommand(ctx, args, environ, stdout, stderr)
 	case "inject":
-		return injectCommand(args, os.Stdin, stdout, stderr)
+		return injectCommand(ctx, args, os.Stdin, stdout, stderr)
 	case "monitor":
 		return monitorCommand(args, stdout, stderr)
 	case "version":

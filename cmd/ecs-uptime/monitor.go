@@ -27,7 +27,11 @@ outcome. Create the monitor with the Datadog API:
     -H "DD-API-KEY: ${DD_API_KEY}" -H "DD-APPLICATION-KEY: ${DD_APP_KEY}" \
     -d @monitor.json
 
-Tag values are lowercased, as Datadog stores tags.
+Tag values are lowercased, as Datadog stores tags. The filters take short
+names, as the tags hold them; a cluster ARN (arn:aws:ecs:REGION:ACCOUNT:cluster/NAME)
+becomes ecs_cluster_name:NAME,region:REGION,aws_account:ACCOUNT, which name that
+one cluster. An ARN in --family or --service, and a family with a revision
+(db-migrate:42), are refused: they would match nothing.
 
 Flags:`
 
@@ -52,22 +56,18 @@ func monitorCommand(args []string, stdout, stderr io.Writer) int {
 	format := fs.String("format", "json", "json (Monitors API) or terraform (datadog_monitor resource)")
 	var f monitor.Filter
 	fs.StringVar(&f.Family, "family", "", "only tasks of this task definition family (task_family)")
-	fs.StringVar(&f.Cluster, "cluster", "", "only tasks of this cluster, short name (ecs_cluster_name)")
+	fs.StringVar(&f.Cluster, "cluster", "", "only tasks of this cluster: its name (ecs_cluster_name), or its ARN, which becomes the name, region and aws_account")
 	fs.StringVar(&f.Service, "service", "", "only tasks of this ECS service (ecs_service)")
 	var scope scopeFlag
 	fs.Var(&scope, "scope", "more tags, key:value or !key:value; repeat it or separate with commas")
-	warning := fs.Duration("warning", 0, "metric monitor: warn at this uptime (0: no warning)")
-	critical := fs.Duration("critical", monitor.DefaultCritical, "metric monitor: alert at this uptime; the dashboard draws it")
+	warning := durationFlag(fs, "warning", 0, "metric monitor: warn at this uptime, a Go `duration` such as 20h (0: no warning)")
+	critical := durationFlag(fs, "critical", monitor.DefaultCritical, "metric monitor: alert at this uptime, a Go `duration` such as 48h; the dashboard draws it")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, monitorUsage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return flagExit(err)
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "ecs-uptime monitor: unexpected argument %q\n", fs.Arg(0))
-		return exitConfig
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	f.Scope = scope
 	if *format != "json" && *format != "terraform" {

@@ -26,8 +26,8 @@ func runCommand(ctx context.Context, args []string, environ map[string]string, s
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: ecs-uptime [run]\n\nReports task uptimes to the Datadog Agent every ECS_UPTIME_INTERVAL until SIGTERM.\nIt takes no flags: configuration comes from the environment (see README.md).")
 	}
-	if err := fs.Parse(args); err != nil {
-		return flagExit(err)
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	return run(ctx, environ, stderr)
 }
@@ -83,7 +83,7 @@ func run(ctx context.Context, environ map[string]string, stderr io.Writer) int {
 		log.Warn("stopped: max lifetime reached; exit 3 (an essential container stops its task)", slog.Any("reason", runErr))
 		return exitMaxLifetime
 	case runErr == nil:
-		log.Info("stopped", slog.String("reason", "signal"))
+		log.Info("stopped", slog.String("reason", stopReason(ctx)))
 		return exitOK
 	default:
 		log.Error("stopped", slog.Any("error", runErr))
@@ -156,11 +156,20 @@ func dockerSource(c *client.Client, log *slog.Logger) source {
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	level, _ := cfg.LogLevelValue()
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: durationText}
 	if cfg.LogFormat == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// durationText writes a duration as Go does ("15s"), not as the JSON
+// handler's nanoseconds.
+func durationText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 // configFailure prints each configuration problem on a line of its own and

@@ -43,19 +43,10 @@ func versionCommand(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: ecs-uptime version\n\nPrints the version, the commit and the Go version it was built with.")
 	}
-	if err := fs.Parse(args); err != nil {
-		return flagExit(err)
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	v, c := buildVersion()
 	fmt.Fprintf(stdout, "ecs-uptime %s (commit %s, %s, %s/%s)\n", v, c, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return exitOK
-}
-
-// flagExit maps a flag parse error: --help is a success, anything else a
-// bad invocation.
-func flagExit(err error) int {
-	if err == flag.ErrHelp {
-		return exitOK
-	}
-	return exitConfig
 }

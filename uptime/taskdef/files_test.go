@@ -1,12 +1,14 @@
 package taskdef_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
+	"ecs-uptime/uptime/taskdef"
 	"ecs-uptime/uptime/taskdef/taskdeftest"
 )
 
@@ -27,6 +29,8 @@ type container struct {
 	Environment            []struct{ Name, Value string }
 	MountPoints            []mount
 	LogConfiguration       *struct{ LogDriver string }
+	DependsOn              []struct{ ContainerName, Condition string }
+	HealthCheck            *struct{ Command []string }
 }
 
 type mount struct {
@@ -53,6 +57,7 @@ func TestShippedTaskDefinitions(t *testing.T) {
 		source      string
 		env         map[string]string
 		hostVolumes map[string]string // volume → host path mounted read-only in the sidecar
+		waits       []string          // containers that start once the sidecar is HEALTHY
 	}{
 		"fargate.json": {essential: false, network: "awsvpc", source: "ecs",
 			env: map[string]string{"DD_AGENT_HOST": "localhost", "DD_DOGSTATSD_PORT": "8125"}},
@@ -60,7 +65,7 @@ func TestShippedTaskDefinitions(t *testing.T) {
 			env:         map[string]string{"DD_DOGSTATSD_URL": "unix:///var/run/datadog/dsd.socket"},
 			hostVolumes: map[string]string{"/var/run/datadog": "/var/run/datadog"}},
 		"migration-max-lifetime.json": {essential: true, network: "awsvpc", source: "ecs",
-			env: map[string]string{"ECS_UPTIME_MAX_LIFETIME": "6h"}},
+			env: map[string]string{"ECS_UPTIME_MAX_LIFETIME": "6h"}, waits: []string{"migrate"}},
 		"host-daemon.json": {essential: true, network: "none", source: "docker",
 			env:         map[string]string{"DOCKER_HOST": "unix:///var/run/docker.sock", "DD_DOGSTATSD_URL": "unix:///var/run/datadog/dsd.socket"},
 			hostVolumes: map[string]string{"/var/run/docker.sock": "/var/run/docker.sock", "/var/run/datadog": "/var/run/datadog"}},
@@ -124,6 +129,30 @@ func TestShippedTaskDefinitions(t *testing.T) {
 					t.Errorf("%s=%q, want %q", k, env[k], v)
 				}
 			}
+			for _, name := range want.waits {
+				app := slices.IndexFunc(td.ContainerDefinitions, func(c container) bool { return c.Name == name })
+				if app < 0 || !slices.ContainsFunc(td.ContainerDefinitions[app].DependsOn, func(d struct{ ContainerName, Condition string }) bool {
+					return d.ContainerName == c.Name && d.Condition == "HEALTHY"
+				}) {
+					t.Errorf("container %q does not wait for %q to be HEALTHY", name, c.Name)
+				}
+				if c.HealthCheck == nil || !slices.Equal(c.HealthCheck.Command, []string{"CMD", "/ecs-uptime", "healthcheck"}) {
+					t.Errorf("%q waits for the sidecar's health, and its healthCheck is %+v", name, c.HealthCheck)
+				}
+			}
+			// Bumping the image with inject changes the image and nothing
+			// else, and inject finds nothing to warn about in a shipped file.
+			const bumped = "111122223333.dkr.ecr.us-east-1.amazonaws.com/ecs-uptime:1.1.0"
+			res, err := taskdef.Inject(doc, taskdef.Sidecar{Name: c.Name, Image: bumped})
+			if err != nil {
+				t.Fatalf("inject --image: %v", err)
+			}
+			if wantChanges := []string{`image: "` + shippedImage + `" -> "` + bumped + `"`}; !slices.Equal(res.Changes, wantChanges) || len(res.Warnings) > 0 {
+				t.Errorf("inject --image: changes %q, warnings %q; want %q and no warning", res.Changes, res.Warnings, wantChanges)
+			}
+			if again := bytes.ReplaceAll(res.JSON, []byte(bumped), []byte(shippedImage)); !bytes.Equal(compact(t, again), compact(t, doc)) {
+				t.Errorf("inject --image changed more than the image:\n%s", res.JSON)
+			}
 			for host, path := range want.hostVolumes {
 				vol := slices.IndexFunc(td.Volumes, func(v volume) bool {
 					return v.Host != nil && v.Host.SourcePath == host
@@ -140,4 +169,13 @@ func TestShippedTaskDefinitions(t *testing.T) {
 			}
 		})
 	}
+}
+
+func compact(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	if err := json.Compact(&out, b); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
 }

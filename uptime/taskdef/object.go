@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // object is a JSON object that keeps its keys in order and its values as
@@ -20,6 +21,9 @@ func newObject() *object { return &object{vals: map[string]json.RawMessage{}} }
 // parseObject decodes raw, which must be a JSON object; what names the
 // value in error messages.
 func parseObject(raw []byte, what string) (*object, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, fmt.Errorf("%s: %w", what, errEmpty)
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	tok, err := dec.Token()
@@ -48,8 +52,8 @@ func parseObject(raw []byte, what string) (*object, error) {
 	if _, err := dec.Token(); err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	if _, err := dec.Token(); err == nil {
-		return nil, fmt.Errorf("%s: data after the end of the object", what)
+	if rest := bytes.TrimSpace(raw[dec.InputOffset():]); len(rest) > 0 {
+		return nil, fmt.Errorf("%s: data after the end of the object: %s", what, excerpt(rest))
 	}
 	return o, nil
 }
@@ -182,4 +186,16 @@ func (o *object) objects(key, what string) ([]*object, error) {
 	return out, nil
 }
 
-var errNotTaskDefinition = errors.New("not a task definition")
+var (
+	errNotTaskDefinition = errors.New("not a task definition")
+	errEmpty             = errors.New("empty input")
+)
+
+// excerpt quotes the start of b for an error message.
+func excerpt(b []byte) string {
+	const n = 20
+	if len(b) > n {
+		return strconv.Quote(string(b[:n])) + "..."
+	}
+	return strconv.Quote(string(b))
+}

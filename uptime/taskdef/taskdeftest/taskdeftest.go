@@ -45,8 +45,10 @@ import (
 //  4. the rules ECS applies on registration that the model cannot express:
 //     every container has a name and an image, names are unique, one
 //     container is essential, references (dependsOn, mountPoints,
-//     volumesFrom) name what exists, Fargate's cpu/memory/awsvpc and log
-//     stream prefix, EC2's per-container memory.
+//     volumesFrom) name what exists, a HEALTHY dependency names a
+//     container with a healthCheck, healthCheck values within their
+//     ranges, Fargate's cpu/memory/awsvpc and log stream prefix, EC2's
+//     per-container memory.
 //
 // The error lists every problem found.
 func Validate(doc []byte) error {
@@ -256,10 +258,30 @@ func rules(in *ecs.RegisterTaskDefinitionInput) []string {
 			}
 		}
 	}
+	checked := map[string]bool{} // containers with a healthCheck
+	for i, c := range in.ContainerDefinitions {
+		if c.Name != nil && c.HealthCheck != nil {
+			checked[*c.Name] = true
+		}
+		if h := c.HealthCheck; h != nil {
+			// The ranges the API reference gives for HealthCheck.
+			for _, r := range []struct {
+				field    string
+				v        *int32
+				min, max int32
+			}{{"interval", h.Interval, 5, 300}, {"timeout", h.Timeout, 2, 60}, {"retries", h.Retries, 1, 10}, {"startPeriod", h.StartPeriod, 0, 300}} {
+				if r.v != nil && (*r.v < r.min || *r.v > r.max) {
+					add("containerDefinitions[%d].healthCheck.%s: %d, want %d to %d", i, r.field, *r.v, r.min, r.max)
+				}
+			}
+		}
+	}
 	for i, c := range in.ContainerDefinitions {
 		for j, d := range c.DependsOn {
 			if d.ContainerName == nil || !names[*d.ContainerName] {
 				add("containerDefinitions[%d].dependsOn[%d].containerName: no such container", i, j)
+			} else if d.Condition == types.ContainerConditionHealthy && !checked[*d.ContainerName] {
+				add("containerDefinitions[%d].dependsOn[%d]: HEALTHY needs a healthCheck on %q, which has none", i, j, *d.ContainerName)
 			}
 		}
 		for j, v := range c.VolumesFrom {

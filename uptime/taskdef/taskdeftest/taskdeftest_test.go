@@ -50,6 +50,8 @@ func TestValidateRejects(t *testing.T) {
 		{name: "value not in a top-level enum", old: `"awsvpc"`, new: `"vpc"`, want: `networkMode: "vpc" is not one of`},
 		{name: "value not in a nested enum", old: `"essential": true,`, new: `"essential": true, "dependsOn": [{ "containerName": "ecs-uptime", "condition": "STARTED" }],`, want: `containerDefinitions[0].dependsOn[0].condition: "STARTED" is not one of START, COMPLETE, SUCCESS, HEALTHY`},
 		{name: "dependsOn a missing container", old: `"essential": true,`, new: `"essential": true, "dependsOn": [{ "containerName": "agent", "condition": "START" }],`, want: "dependsOn[0].containerName: no such container"},
+		{name: "HEALTHY on a container without a healthCheck", old: `"essential": true,`, new: `"essential": true, "dependsOn": [{ "containerName": "ecs-uptime", "condition": "HEALTHY" }],`, want: `containerDefinitions[0].dependsOn[0]: HEALTHY needs a healthCheck on "ecs-uptime", which has none`},
+		{name: "health check interval under ECS's minimum", old: `"essential": true,`, new: `"essential": true, "healthCheck": { "command": ["CMD", "true"], "interval": 1 },`, want: "containerDefinitions[0].healthCheck.interval: 1, want 5 to 300"},
 		{name: "trailing data", old: "\n}\n", new: "\n}\n{}", want: "data after"},
 	}
 	for _, tc := range tests {
