@@ -52,8 +52,8 @@ func healthcheck(t *testing.T, env []string) (int, string) {
 // Nothing listens on the Agent's UDP port, then an Agent starts. The
 // process logs the Agent's absence once (not every other cycle, as a
 // refusal that surfaces one write late would make it) and its return once;
-// meanwhile the health check stays healthy (the Agent may start after the
-// sidecar) but names the unreachable Agent; and the gauges that follow are
+// meanwhile the health check stays healthy (replacing a task brings no
+// Agent) but names the unreachable Agent; and the gauges that follow are
 // the task's real age, each line opting out of origin enrichment.
 func TestNoAgentListeningOnUDP(t *testing.T) {
 	t.Parallel()
@@ -67,7 +67,7 @@ func TestNoAgentListeningOnUDP(t *testing.T) {
 	time.Sleep(12 * agentInterval)
 	code, out := healthcheck(t, env)
 	if code != 0 || !strings.Contains(out, "the Agent is unreachable since") {
-		t.Errorf("healthcheck with no Agent for %v: exit %d, %q; want 0 (within the grace) naming the unreachable Agent", 12*agentInterval, code, out)
+		t.Errorf("healthcheck with no Agent for %v: exit %d, %q; want 0 (an absent Agent never fails it) naming the unreachable Agent", 12*agentInterval, code, out)
 	}
 
 	agent, err := receiver.ListenUDP("127.0.0.1:" + port)

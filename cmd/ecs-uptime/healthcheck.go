@@ -18,7 +18,7 @@ func healthcheckCommand(ctx context.Context, args []string, environ map[string]s
 	fs := flag.NewFlagSet("ecs-uptime healthcheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: ecs-uptime healthcheck\n\nExits 0 when the ecs-uptime running in this container read the source within\nthe last 3 intervals and the Agent has not been unreachable for more than 5\nminutes, 1 otherwise, and prints the answer, which names an unreachable Agent.\nIt asks http://127.0.0.1:$ECS_UPTIME_HEALTH_PORT/healthz\n(default 18125). Use it as the container healthCheck: [\"CMD\", \"/ecs-uptime\", \"healthcheck\"].")
+		fmt.Fprintln(stderr, "Usage: ecs-uptime healthcheck\n\nExits 0 when the ecs-uptime running in this container read the source within\nthe last 3 intervals, 1 otherwise, and prints the answer, which also names an\nAgent that does not take what is sent (that alone never fails the check).\nIt asks http://127.0.0.1:$ECS_UPTIME_HEALTH_PORT/healthz\n(default 18125). Use it as the container healthCheck: [\"CMD\", \"/ecs-uptime\", \"healthcheck\"].")
 	}
 	if code, ok := parseFlags(fs, args); !ok {
 		return code

@@ -23,25 +23,21 @@ import (
 // Path is the endpoint's path.
 const Path = "/healthz"
 
-// AgentGrace is how long the Agent may be unreachable before the health
-// check fails for it. A sidecar that starts before the Agent (ECS starts a
-// task's containers together; the Agent daemon on a new instance may still
-// be pulling its image) or outlives an Agent restart must not turn
-// unhealthy: restarting ecs-uptime or replacing the task brings no Agent.
-// An Agent that stays away longer is a fault someone should see.
-const AgentGrace = 5 * time.Minute
-
 // Handler answers 200 while the loop reads the source (the last cycle that
 // read it is within Window of now; before the first, the process start
-// counts as one) and the Agent takes what is sent or has been unreachable
-// for at most Grace; else 503. The body says which, and names an
-// unreachable Agent even while it answers 200.
+// counts as one), else 503. The body says which, and names an Agent that
+// does not take what is sent, since when and why; that alone never turns
+// the answer to 503. ECS acts on an unhealthy container: a task whose
+// essential containers are unhealthy, or whose only health check is the
+// sidecar's, is UNHEALTHY, and a service stops and replaces it. Replacing
+// an application's task brings no Agent, and an Agent that starts after
+// the sidecar or restarts must not make tasks flap; a missing Agent shows
+// in the log and as missing data in Datadog.
 type Handler struct {
 	LastRead func() time.Time                    // the last cycle that read the source (uptime.Runner.LastRead)
 	Agent    func() (since time.Time, err error) // since when sends fail, zero if they do not (dogstatsd.Sink.Unreachable); nil: not asked
 	Started  time.Time                           // process start
 	Window   time.Duration                       // three intervals
-	Grace    time.Duration                       // AgentGrace, or more with long intervals
 	Now      func() time.Time                    // nil: time.Now
 }
 
@@ -52,13 +48,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	}
 	t := now()
 	var agent string // what is wrong with the Agent, if anything
-	agentDown := false
 	if h.Agent != nil {
 		if since, err := h.Agent(); !since.IsZero() {
-			down := t.Sub(since)
-			agentDown = down > h.Grace
-			agent = fmt.Sprintf("the Agent is unreachable since %s (%s ago, unhealthy past %s): %v",
-				since.UTC().Format(time.RFC3339), down.Round(time.Second), h.Grace, err)
+			agent = fmt.Sprintf("the Agent is unreachable since %s (%s ago): %v",
+				since.UTC().Format(time.RFC3339), t.Sub(since).Round(time.Second), err)
 		}
 	}
 	last := h.LastRead()
@@ -79,7 +72,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 		loop = fmt.Sprintf("last cycle read the source %s ago", age)
 	}
 	status := "ok"
-	if age > h.Window || agentDown {
+	if age > h.Window {
 		status = "unhealthy"
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
