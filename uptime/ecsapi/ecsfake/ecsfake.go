@@ -1,0 +1,824 @@
+// Package ecsfake is a fake Amazon ECS API for tests: an HTTP server that
+// speaks the service's real wire protocol (awsJson1.1: POST /, the
+// X-Amz-Target header AmazonEC2ContainerServiceV20141113.<Operation>, JSON
+// bodies, timestamps as epoch seconds, errors as HTTP 400 with
+// {"__type": ..., "message": ...}) for the operations ecs-uptime calls:
+// ListClusters, ListTasks, DescribeTasks and StopTask. The real
+// aws-sdk-go-v2 client and the AWS CLI talk to it unchanged, pointed at
+// it by AWS_ENDPOINT_URL_ECS (see Environ) or --endpoint-url.
+//
+// It follows AWS's documented behaviour where ecs-uptime depends on it:
+// pages of at most 100 with nextToken; ListTasks with desiredStatus RUNNING
+// lists the PENDING and RUNNING tasks whose desired status is RUNNING, not
+// the stopped ones; DescribeTasks refuses more than 100 tasks, answers
+// unknown ones in failures with reason MISSING, and returns resource tags
+// only with include TAGS; StopTask sets the desired status to STOPPED with
+// stop code UserInitiated and the caller's reason, answers with the task
+// still RUNNING (stopping is asynchronous in ECS), and the task is STOPPED
+// for every later read. Errors come as the service sends them:
+// ClusterNotFoundException for a cluster that does not exist,
+// InvalidParameterException for bad parameters, and any error a test
+// injects with Inject (ThrottlingException, AccessDeniedException…).
+//
+// One server holds every region: the region of a request is the one its
+// SigV4 signature is scoped to, as the real endpoint of that region would
+// be. Requests without a SigV4 Authorization header are refused; the
+// signature itself is not checked.
+//
+// It is not a general ECS emulator: no services, task definitions or
+// container instances, and tasks change state only when a test says so.
+package ecsfake
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Account is the AWS account ID in every ARN the fake makes.
+const Account = "123456789012"
+
+// Target is the prefix of the X-Amz-Target header of every ECS operation.
+const Target = "AmazonEC2ContainerServiceV20141113."
+
+// Operations the fake serves.
+const (
+	ListClusters  = "ListClusters"
+	ListTasks     = "ListTasks"
+	DescribeTasks = "DescribeTasks"
+	StopTask      = "StopTask"
+)
+
+// Error codes (the __type of an error answer) the fake sends or a test can
+// inject.
+const (
+	Throttling       = "ThrottlingException"
+	AccessDenied     = "AccessDeniedException"
+	ClusterNotFound  = "ClusterNotFoundException"
+	InvalidParameter = "InvalidParameterException"
+	ServerError      = "ServerException"
+)
+
+// ECS's limits.
+const (
+	maxPage     = 100 // most items in one page, and the default page size
+	maxDescribe = 100 // most tasks in one DescribeTasks call
+	maxReason   = 255 // longest StopTask reason ECS accepts
+)
+
+// Task is a task to add to the fake (see AddTask). Zero fields take the
+// defaults their comments give.
+type Task struct {
+	Region  string // required
+	Cluster string // short name, required; the cluster is created if it does not exist
+	ID      string // default: 32 hex digits derived from the cluster and a counter
+	Family  string // default "app"
+	// Revision of the task definition; default 1.
+	Revision         int
+	Group            string // default "family:" + Family; "service:NAME" for a service's task
+	LaunchType       string // default FARGATE
+	CapacityProvider string // capacityProviderName, none by default
+	StartedBy        string // none by default
+	// StartedAt is the task's startedAt, sent with millisecond precision as
+	// ECS does; zero sends none (a task not yet started).
+	StartedAt time.Time
+	// LastStatus is PENDING, RUNNING (the default) or STOPPED. A STOPPED
+	// task has desired status STOPPED; the others RUNNING.
+	LastStatus       string
+	AvailabilityZone string   // default the region + "a"
+	Tags             []Tag    // resource tags, sent only with include TAGS
+	Containers       []string // container names; default one named after the family
+	// Ghost makes the task listed by ListTasks but unknown to
+	// DescribeTasks (failures, reason MISSING) on every scan: a task that
+	// stopped and was purged between the two calls.
+	Ghost bool
+}
+
+// Tag is a resource tag.
+type Tag struct{ Key, Value string }
+
+// Tags returns the tags of alternating keys and values:
+// Tags("team", "payments", "ecs-uptime:max-lifetime", "6h").
+func Tags(keyValues ...string) []Tag {
+	if len(keyValues)%2 != 0 {
+		panic("ecsfake: Tags wants keys and values in pairs")
+	}
+	tags := make([]Tag, 0, len(keyValues)/2)
+	for i := 0; i < len(keyValues); i += 2 {
+		tags = append(tags, Tag{Key: keyValues[i], Value: keyValues[i+1]})
+	}
+	return tags
+}
+
+// Fault is an error the fake answers instead of serving a call. A call
+// matches when each non-empty field equals the call's: Op its operation,
+// Region its region, Cluster the short name of the cluster it names (a
+// ListClusters call names none, so it matches only a Fault without
+// Cluster), Task the ID or ARN a StopTask names.
+type Fault struct {
+	Op, Region, Cluster, Task string
+	Code                      string // the __type sent, such as Throttling
+	Message                   string // default: the service's usual message for Code
+	// Times is how many matching calls it answers; 0 means every one.
+	Times int
+}
+
+// Request is one call the fake received (every attempt of a client
+// counts, retries included).
+type Request struct {
+	Op      string
+	Region  string
+	Cluster string // short name of the cluster the call names; "" for ListClusters
+	At      time.Time
+	Error   string // the __type answered, "" when served
+}
+
+// Stop is one StopTask call.
+type Stop struct {
+	Region, Cluster, TaskARN, Reason string
+	At                               time.Time
+	Error                            string // the __type answered when refused, "" when ECS accepted it
+}
+
+// Server is the fake ECS API. Use New or Start; every method is safe for
+// concurrent use.
+type Server struct {
+	// URL is the endpoint to point AWS_ENDPOINT_URL_ECS (or the CLI's
+	// --endpoint-url) at.
+	URL string
+	srv *httptest.Server
+
+	mu       sync.Mutex
+	clusters map[string]*cluster // region + "/" + name
+	tasks    map[string]*task    // task ARN
+	faults   []*Fault
+	requests []Request
+	stops    []Stop
+	hook     func(Request)
+	serial   int
+}
+
+type cluster struct {
+	region, name, arn string
+	ids               []string // task IDs in ARN order, for pages
+	sorted            bool
+	byID              map[string]*task
+}
+
+type task struct {
+	Task
+	arn, clusterARN     string
+	hash                string // hex SHA-256 of the ARN, for the IDs of its ENI, containers…
+	desired             string
+	createdAt           time.Time
+	stoppingAt, stopped time.Time
+	stopCode, reason    string
+	version             int64
+}
+
+// New starts a fake with no cluster. Close it when done.
+func New() *Server {
+	s := &Server{clusters: map[string]*cluster{}, tasks: map[string]*task{}}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.URL = s.srv.URL
+	return s
+}
+
+// Start starts a fake that is closed when tb ends.
+func Start(tb testing.TB) *Server {
+	tb.Helper()
+	s := New()
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Close shuts the server down.
+func (s *Server) Close() { s.srv.Close() }
+
+// Credentials of the environment Environ gives: any would do, the fake does
+// not check signatures.
+const (
+	AccessKeyID     = "AKIDECSFAKE000000000"
+	SecretAccessKey = "ecsfake-secret-access-key"
+)
+
+// Environ returns the environment, as KEY=value entries, under which an AWS
+// SDK or the AWS CLI reaches this fake and nothing else (see Environ).
+// Append it to a child process's environment; in-process tests use Setenv.
+func (s *Server) Environ(region string) []string { return Environ(s.URL, region) }
+
+// Environ returns the environment under which an AWS SDK or the AWS CLI
+// sends its ECS calls to url and reaches nothing else: url in
+// AWS_ENDPOINT_URL_ECS, static credentials, the region (unset when ""),
+// no shared config or credentials file, no container or web-identity
+// credentials and no EC2 instance metadata.
+func Environ(url, region string) []string {
+	return []string{
+		"AWS_ENDPOINT_URL_ECS=" + url,
+		"AWS_ENDPOINT_URL=",
+		"AWS_ACCESS_KEY_ID=" + AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + SecretAccessKey,
+		"AWS_SESSION_TOKEN=",
+		"AWS_REGION=" + region,
+		"AWS_DEFAULT_REGION=" + region,
+		"AWS_PROFILE=",
+		"AWS_CONFIG_FILE=" + os.DevNull,
+		"AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull,
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI=",
+		"AWS_WEB_IDENTITY_TOKEN_FILE=",
+		"AWS_ROLE_ARN=",
+	}
+}
+
+// Setenv sets Environ(region) in the test's process environment for the
+// rest of the test (t.Setenv: not for parallel tests).
+func (s *Server) Setenv(t testing.TB, region string) {
+	t.Helper()
+	for _, kv := range s.Environ(region) {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+}
+
+// ClusterARN returns the ARN of the cluster name in region.
+func ClusterARN(region, name string) string {
+	return "arn:aws:ecs:" + region + ":" + Account + ":cluster/" + name
+}
+
+// AddCluster creates the cluster (nothing if it exists) and returns its ARN.
+func (s *Server) AddCluster(region, name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cluster(region, name).arn
+}
+
+func (s *Server) cluster(region, name string) *cluster {
+	key := region + "/" + name
+	c := s.clusters[key]
+	if c == nil {
+		c = &cluster{region: region, name: name, arn: ClusterARN(region, name), byID: map[string]*task{}}
+		s.clusters[key] = c
+	}
+	return c
+}
+
+// RemoveCluster deletes the cluster and its tasks: every later call naming
+// it gets ClusterNotFoundException.
+func (s *Server) RemoveCluster(region, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.clusters[region+"/"+name]
+	if c == nil {
+		return
+	}
+	for _, t := range c.byID {
+		delete(s.tasks, t.arn)
+	}
+	delete(s.clusters, region+"/"+name)
+}
+
+// AddTask adds a task, creating its cluster if needed, and returns its ARN.
+// It panics on a task without Region or Cluster, an unknown LastStatus or a
+// duplicate ID: those are mistakes in the test.
+func (s *Server) AddTask(spec Task) string {
+	if spec.Region == "" || spec.Cluster == "" {
+		panic("ecsfake: a task needs a Region and a Cluster")
+	}
+	switch spec.LastStatus {
+	case "":
+		spec.LastStatus = "RUNNING"
+	case "PENDING", "RUNNING", "STOPPED":
+	default:
+		panic("ecsfake: LastStatus " + spec.LastStatus + ": want PENDING, RUNNING or STOPPED")
+	}
+	if spec.Family == "" {
+		spec.Family = "app"
+	}
+	if spec.Revision == 0 {
+		spec.Revision = 1
+	}
+	if spec.Group == "" {
+		spec.Group = "family:" + spec.Family
+	}
+	if spec.LaunchType == "" {
+		spec.LaunchType = "FARGATE"
+	}
+	if spec.AvailabilityZone == "" {
+		spec.AvailabilityZone = spec.Region + "a"
+	}
+	if len(spec.Containers) == 0 {
+		spec.Containers = []string{spec.Family}
+	}
+	spec.Tags = slices.Clone(spec.Tags)
+	spec.StartedAt = spec.StartedAt.Truncate(time.Millisecond)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.cluster(spec.Region, spec.Cluster)
+	if spec.ID == "" {
+		s.serial++
+		sum := sha256.Sum256([]byte(c.arn + "/" + strconv.Itoa(s.serial)))
+		spec.ID = hex.EncodeToString(sum[:16])
+	}
+	if c.byID[spec.ID] != nil {
+		panic("ecsfake: task " + spec.ID + " already exists in " + c.arn)
+	}
+	t := &task{
+		Task:       spec,
+		arn:        "arn:aws:ecs:" + spec.Region + ":" + Account + ":task/" + spec.Cluster + "/" + spec.ID,
+		clusterARN: c.arn,
+		desired:    "RUNNING",
+		version:    1,
+	}
+	sum := sha256.Sum256([]byte(t.arn))
+	t.hash = hex.EncodeToString(sum[:])
+	t.createdAt = time.Now().Truncate(time.Millisecond)
+	if !spec.StartedAt.IsZero() {
+		t.createdAt = spec.StartedAt.Add(-20 * time.Second)
+		t.version = 3
+	}
+	if spec.LastStatus == "STOPPED" {
+		t.desired, t.stopped, t.stopCode, t.reason = "STOPPED", time.Now().Truncate(time.Millisecond), "EssentialContainerExited", "Essential container in task exited"
+	}
+	c.byID[spec.ID] = t
+	c.ids = append(c.ids, spec.ID)
+	c.sorted = false
+	s.tasks[t.arn] = t
+	return t.arn
+}
+
+// RemoveTask forgets the task, as ECS does some time after it stopped:
+// DescribeTasks answers MISSING for it from now on.
+func (s *Server) RemoveTask(arn string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tasks[arn]
+	if t == nil {
+		return
+	}
+	delete(s.tasks, arn)
+	if c := s.clusters[t.Region+"/"+t.Cluster]; c != nil {
+		delete(c.byID, t.ID)
+		c.ids = slices.DeleteFunc(c.ids, func(id string) bool { return id == t.ID })
+	}
+}
+
+// SetLastStatus moves a task to PENDING, RUNNING or STOPPED, as ECS would
+// (STOPPED sets its desired status to STOPPED too). It reports whether the
+// task exists.
+func (s *Server) SetLastStatus(arn, status string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tasks[arn]
+	if t == nil {
+		return false
+	}
+	switch status {
+	case "PENDING", "RUNNING":
+		t.LastStatus, t.desired = status, "RUNNING"
+	case "STOPPED":
+		t.stop(time.Now(), "EssentialContainerExited", "Essential container in task exited")
+	default:
+		panic("ecsfake: SetLastStatus " + status + ": want PENDING, RUNNING or STOPPED")
+	}
+	t.version++
+	return true
+}
+
+func (t *task) stop(now time.Time, code, reason string) {
+	now = now.Truncate(time.Millisecond)
+	if t.desired != "STOPPED" {
+		t.desired, t.stoppingAt, t.stopCode, t.reason = "STOPPED", now, code, reason
+	}
+	if t.LastStatus != "STOPPED" {
+		t.LastStatus, t.stopped = "STOPPED", now
+	}
+}
+
+// Inject makes the fake answer calls matching f with f.Code until it has
+// answered f.Times of them (every one when 0), or until the returned
+// function removes it.
+func (s *Server) Inject(f Fault) (remove func()) {
+	p := &f
+	s.mu.Lock()
+	s.faults = append(s.faults, p)
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.faults = slices.DeleteFunc(s.faults, func(q *Fault) bool { return q == p })
+	}
+}
+
+// BeforeServe sets a function the fake calls with each request before it
+// serves it (nil: none), outside its lock, so that it may change the fake:
+// remove a task between ListTasks and DescribeTasks, for instance.
+func (s *Server) BeforeServe(fn func(Request)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hook = fn
+}
+
+// Requests returns every call received since the last Reset, in order.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.requests)
+}
+
+// Calls returns how many calls of op (every operation when "") were
+// received since the last Reset.
+func (s *Server) Calls(op string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.requests {
+		if op == "" || r.Op == op {
+			n++
+		}
+	}
+	return n
+}
+
+// Stops returns every StopTask call received since the last Reset.
+func (s *Server) Stops() []Stop {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.stops)
+}
+
+// Reset forgets the calls and stops recorded so far; tasks, clusters and
+// faults stay.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests, s.stops = nil, nil
+}
+
+// apiError is an error answer.
+type apiError struct {
+	status        int
+	code, message string
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.message }
+
+func invalid(format string, args ...any) *apiError {
+	return &apiError{http.StatusBadRequest, InvalidParameter, fmt.Sprintf(format, args...)}
+}
+
+var defaultMessages = map[string]string{
+	Throttling:      "Rate exceeded",
+	ClusterNotFound: "Cluster not found.",
+	ServerError:     "Service Unavailable. Please try again later.",
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	at := time.Now()
+	op, region, body, aerr := s.parse(r)
+	req := Request{Op: op, Region: region, At: at}
+	var in request
+	if aerr == nil {
+		if err := json.Unmarshal(body, &in); err != nil {
+			aerr = &apiError{http.StatusBadRequest, "SerializationException", "Start of structure or map found where not expected. " + err.Error()}
+		}
+	}
+	if aerr == nil && op != ListClusters {
+		req.Cluster = clusterName(deref(in.Cluster))
+	}
+
+	s.mu.Lock()
+	if aerr == nil {
+		aerr = s.fault(req, in.Task)
+	}
+	if aerr != nil {
+		req.Error = aerr.code
+	}
+	s.requests = append(s.requests, req)
+	if op == StopTask && aerr != nil {
+		s.stops = append(s.stops, Stop{Region: region, Cluster: req.Cluster, TaskARN: in.Task, Reason: deref(in.Reason), At: at, Error: aerr.code})
+	}
+	hook := s.hook
+	s.mu.Unlock()
+
+	if hook != nil {
+		hook(req)
+	}
+	var out any
+	if aerr == nil {
+		s.mu.Lock()
+		out, aerr = s.handle(op, region, &in, at)
+		if aerr != nil && op == StopTask {
+			s.stops = append(s.stops, Stop{Region: region, Cluster: req.Cluster, TaskARN: in.Task, Reason: deref(in.Reason), At: at, Error: aerr.code})
+		}
+		s.mu.Unlock()
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-Requestid", requestID(at, req))
+	if aerr != nil {
+		w.WriteHeader(aerr.status)
+		json.NewEncoder(w).Encode(map[string]string{"__type": aerr.code, "message": aerr.message})
+		return
+	}
+	json.NewEncoder(w).Encode(out)
+}
+
+// parse checks the protocol: method, path, target, content type and a
+// SigV4 authorization scoped to a region and to ecs.
+func (s *Server) parse(r *http.Request) (op, region string, body []byte, aerr *apiError) {
+	target := r.Header.Get("X-Amz-Target")
+	op, ok := strings.CutPrefix(target, Target)
+	if r.Method != http.MethodPost || r.URL.Path != "/" || !ok {
+		return op, "", nil, &apiError{http.StatusBadRequest, "UnknownOperationException", "want POST / with X-Amz-Target: " + Target + "<Operation>"}
+	}
+	switch op {
+	case ListClusters, ListTasks, DescribeTasks, StopTask:
+	default:
+		return op, "", nil, &apiError{http.StatusBadRequest, "UnknownOperationException", "the fake does not serve " + op}
+	}
+	auth := r.Header.Get("Authorization")
+	_, cred, _ := strings.Cut(auth, "Credential=")
+	cred, _, _ = strings.Cut(cred, ",")
+	scope := strings.Split(cred, "/") // AKID/DATE/REGION/SERVICE/aws4_request
+	if !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 ") || len(scope) != 5 || scope[3] != "ecs" || scope[4] != "aws4_request" || r.Header.Get("X-Amz-Date") == "" {
+		return op, "", nil, &apiError{http.StatusBadRequest, "MissingAuthenticationTokenException", "Missing Authentication Token"}
+	}
+	region = scope[2]
+	if ct := r.Header.Get("Content-Type"); ct != "application/x-amz-json-1.1" {
+		return op, region, nil, &apiError{http.StatusBadRequest, "SerializationException", "Content-Type " + ct + ": want application/x-amz-json-1.1"}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return op, region, nil, &apiError{http.StatusBadRequest, "SerializationException", err.Error()}
+	}
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
+	return op, region, body, nil
+}
+
+// fault returns the injected error for the call, if any. s.mu is held.
+func (s *Server) fault(req Request, taskRef string) *apiError {
+	for _, f := range s.faults {
+		if f.Op != "" && f.Op != req.Op || f.Region != "" && f.Region != req.Region ||
+			f.Cluster != "" && (req.Op == ListClusters || f.Cluster != req.Cluster) ||
+			f.Task != "" && f.Task != taskRef && !strings.HasSuffix(taskRef, "/"+f.Task) {
+			continue
+		}
+		msg := f.Message
+		if msg == "" {
+			msg = defaultMessages[f.Code]
+		}
+		if msg == "" && f.Code == AccessDenied {
+			res := "arn:aws:ecs:" + req.Region + ":" + Account + ":cluster/" + req.Cluster
+			if req.Op == ListClusters {
+				res = "*"
+			}
+			msg = "User: arn:aws:sts::" + Account + ":assumed-role/ecs-uptime/test is not authorized to perform: ecs:" + req.Op + " on resource: " + res + " because no identity-based policy allows the ecs:" + req.Op + " action"
+		}
+		status := http.StatusBadRequest
+		if f.Code == ServerError {
+			status = http.StatusInternalServerError
+		}
+		if f.Times > 0 {
+			f.Times--
+			if f.Times == 0 {
+				s.faults = slices.DeleteFunc(s.faults, func(q *Fault) bool { return q == f })
+			}
+		}
+		return &apiError{status, f.Code, msg}
+	}
+	return nil
+}
+
+// handle serves a parsed call. s.mu is held.
+func (s *Server) handle(op, region string, in *request, now time.Time) (any, *apiError) {
+	switch op {
+	case ListClusters:
+		return s.listClusters(region, in)
+	case ListTasks:
+		return s.listTasks(region, in)
+	case DescribeTasks:
+		return s.describeTasks(region, in)
+	default:
+		return s.stopTask(region, in, now)
+	}
+}
+
+func (s *Server) listClusters(region string, in *request) (any, *apiError) {
+	var arns []string
+	for _, c := range s.clusters {
+		if c.region == region {
+			arns = append(arns, c.arn)
+		}
+	}
+	sort.Strings(arns)
+	page, next, aerr := paginate(arns, in, "clusters/"+region)
+	if aerr != nil {
+		return nil, aerr
+	}
+	return listClustersOutput{ClusterArns: page, NextToken: next}, nil
+}
+
+func (s *Server) listTasks(region string, in *request) (any, *apiError) {
+	c, aerr := s.find(region, in.Cluster)
+	if aerr != nil {
+		return nil, aerr
+	}
+	desired := deref(in.DesiredStatus)
+	switch desired {
+	case "":
+		desired = "RUNNING"
+	case "RUNNING", "PENDING", "STOPPED":
+	default:
+		return nil, invalid("desiredStatus %q: want RUNNING, PENDING or STOPPED", desired)
+	}
+	if !c.sorted {
+		sort.Strings(c.ids) // IDs order the tasks of a cluster as their ARNs do
+		c.sorted = true
+	}
+	arns := make([]string, 0, len(c.ids))
+	for _, id := range c.ids {
+		t := c.byID[id]
+		// A PENDING desired status lists nothing, as documented.
+		if t.desired != desired || desired == "PENDING" ||
+			in.Family != nil && *in.Family != t.Family ||
+			in.StartedBy != nil && *in.StartedBy != t.StartedBy ||
+			in.ServiceName != nil && "service:"+*in.ServiceName != t.Group ||
+			in.LaunchType != nil && *in.LaunchType != t.LaunchType {
+			continue
+		}
+		arns = append(arns, t.arn)
+	}
+	page, next, aerr := paginate(arns, in, "tasks/"+c.arn+"/"+desired)
+	if aerr != nil {
+		return nil, aerr
+	}
+	return listTasksOutput{TaskArns: page, NextToken: next}, nil
+}
+
+// paginate cuts one page from the sorted items. The token names the last
+// item of the previous page, so that tasks added or removed between pages
+// never make a page skip or repeat one that stays.
+func paginate(items []string, in *request, scope string) (page []string, next *string, aerr *apiError) {
+	size := maxPage
+	if in.MaxResults != nil {
+		if *in.MaxResults < 1 || *in.MaxResults > maxPage {
+			return nil, nil, invalid("maxResults %d: want 1 to %d", *in.MaxResults, maxPage)
+		}
+		size = *in.MaxResults
+	}
+	start := 0
+	if in.NextToken != nil {
+		raw, err := base64.RawURLEncoding.DecodeString(*in.NextToken)
+		last, ok := strings.CutPrefix(string(raw), scope+"\x00")
+		if err != nil || !ok {
+			return nil, nil, invalid("Invalid token %s", *in.NextToken)
+		}
+		start = sort.SearchStrings(items, last)
+		if start < len(items) && items[start] == last {
+			start++
+		}
+	}
+	end := min(start+size, len(items))
+	page = items[start:end]
+	if end < len(items) {
+		tok := base64.RawURLEncoding.EncodeToString([]byte(scope + "\x00" + items[end-1]))
+		next = &tok
+	}
+	if page == nil {
+		page = []string{}
+	}
+	return page, next, nil
+}
+
+// find returns the cluster a call names (short name or ARN; default
+// "default").
+func (s *Server) find(region string, ref *string) (*cluster, *apiError) {
+	name := "default"
+	if ref != nil && *ref != "" {
+		name = *ref
+	}
+	if strings.HasPrefix(name, "arn:") {
+		c := s.clusters[region+"/"+clusterName(name)]
+		if c == nil || c.arn != name {
+			return nil, &apiError{http.StatusBadRequest, ClusterNotFound, defaultMessages[ClusterNotFound]}
+		}
+		return c, nil
+	}
+	c := s.clusters[region+"/"+name]
+	if c == nil {
+		return nil, &apiError{http.StatusBadRequest, ClusterNotFound, defaultMessages[ClusterNotFound]}
+	}
+	return c, nil
+}
+
+func (s *Server) describeTasks(region string, in *request) (any, *apiError) {
+	c, aerr := s.find(region, in.Cluster)
+	if aerr != nil {
+		return nil, aerr
+	}
+	switch {
+	case len(in.Tasks) == 0:
+		return nil, invalid("Tasks cannot be empty.")
+	case len(in.Tasks) > maxDescribe:
+		return nil, invalid("Tasks cannot have more than %d elements.", maxDescribe)
+	}
+	tags := false
+	for _, f := range in.Include {
+		if f != "TAGS" {
+			return nil, invalid("include %q: want TAGS", f)
+		}
+		tags = true
+	}
+	out := describeTasksOutput{Tasks: []wireTask{}, Failures: []failure{}}
+	for _, ref := range in.Tasks {
+		t := c.lookup(ref)
+		if t == nil || t.Ghost {
+			out.Failures = append(out.Failures, failure{Arn: ref, Reason: "MISSING"})
+			continue
+		}
+		out.Tasks = append(out.Tasks, t.wire(tags))
+	}
+	return out, nil
+}
+
+// lookup finds a task of the cluster by ID or ARN.
+func (c *cluster) lookup(ref string) *task {
+	id := ref
+	if strings.HasPrefix(ref, "arn:") {
+		prefix := "arn:aws:ecs:" + c.region + ":" + Account + ":task/" + c.name + "/"
+		var ok bool
+		if id, ok = strings.CutPrefix(ref, prefix); !ok {
+			return nil
+		}
+	}
+	return c.byID[id]
+}
+
+func (s *Server) stopTask(region string, in *request, now time.Time) (any, *apiError) {
+	c, aerr := s.find(region, in.Cluster)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if len(deref(in.Reason)) > maxReason {
+		return nil, invalid("Reason cannot be longer than %d characters.", maxReason)
+	}
+	t := c.lookup(in.Task)
+	if t == nil || t.Ghost {
+		return nil, invalid("The referenced task was not found.")
+	}
+	reason := deref(in.Reason)
+	s.stops = append(s.stops, Stop{Region: region, Cluster: c.name, TaskARN: t.arn, Reason: reason, At: now})
+	if t.desired == "STOPPED" {
+		return stopTaskOutput{Task: t.wire(false)}, nil // stopping twice changes nothing
+	}
+	t.desired, t.stoppingAt, t.stopCode, t.reason = "STOPPED", now.Truncate(time.Millisecond), "UserInitiated", reason
+	t.version++
+	out := stopTaskOutput{Task: t.wire(false)}
+	// ECS answers at once and stops the task asynchronously; the fake
+	// finishes the stop before any later read.
+	t.stop(now, "UserInitiated", reason)
+	t.version++
+	return out, nil
+}
+
+// clusterName returns the short name of a cluster a call names by name or
+// ARN; ECS's default is "default".
+func clusterName(ref string) string {
+	if ref == "" {
+		return "default"
+	}
+	if i := strings.LastIndex(ref, ":cluster/"); strings.HasPrefix(ref, "arn:") && i >= 0 {
+		return ref[i+len(":cluster/"):]
+	}
+	return ref
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func requestID(at time.Time, r Request) string {
+	sum := sha256.Sum256([]byte(at.String() + r.Op + r.Region + r.Cluster))
+	h := hex.EncodeToString(sum[:16])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
