@@ -459,3 +459,49 @@ func TestUDPAgentHostRealResolver(t *testing.T) {
 		t.Errorf("received %d gauges through localhost, want 1", len(got))
 	}
 }
+
+// After a refusal the Sink looks the host up again: an Agent that comes
+// back at another address (a new task, a new IP behind the same name) gets
+// the cycles, not the old address.
+func TestUDPAgentBackAtAnotherAddress(t *testing.T) {
+	first, err := receiver.ListenUDP("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(first.Addr())
+	var ip atomic.Value
+	ip.Store(netip.MustParseAddr("127.0.0.1"))
+	lookup := func(context.Context, string) ([]netip.Addr, error) { return []netip.Addr{ip.Load().(netip.Addr)}, nil }
+	sink, err := New(Options{Addr: "agent.internal:" + port, lookup: lookup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	if err := sink.Send(context.Background(), cycle()); err != nil {
+		t.Fatalf("Send to the first Agent: %v", err)
+	}
+	if got, _ := first.Wait(1, 2*time.Second); len(got) != 1 {
+		t.Fatalf("the first Agent received %d gauges, want 1", len(got))
+	}
+	first.Close()
+	if err := sink.Send(context.Background(), cycle()); err != nil {
+		t.Fatalf("Send just after the Agent went: %v (its refusal shows one cycle later)", err)
+	}
+	second, err := receiver.ListenUDP("127.0.0.2:" + port)
+	if err != nil {
+		t.Skipf("no second loopback address to listen on: %v", err)
+	}
+	defer second.Close()
+	ip.Store(netip.MustParseAddr("127.0.0.2"))
+	time.Sleep(cycleGap)
+	if err := sink.Send(context.Background(), cycle()); err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("Send after the first Agent went = %v, want its refusal", err)
+	}
+	time.Sleep(cycleGap)
+	if err := sink.Send(context.Background(), cycle()); err != nil {
+		t.Errorf("Send with the Agent at its new address: %v", err)
+	}
+	if got, _ := second.Wait(2, 2*time.Second); len(got) != 2 {
+		t.Errorf("the Agent at the new address received %d gauges, want 2", len(got))
+	}
+}

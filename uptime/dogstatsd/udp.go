@@ -94,7 +94,10 @@ func (w *udpWriter) prepare(ctx context.Context) error {
 	conn, err := w.dial(ctx)
 	if err != nil {
 		w.err = err
-		return errors.Join(refused, err)
+		if refused != nil {
+			return fmt.Errorf("%w; then %v", refused, err)
+		}
+		return err
 	}
 	w.conn, w.err = conn, nil
 	return refused
