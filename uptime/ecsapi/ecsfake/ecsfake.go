@@ -215,41 +215,55 @@ const (
 	SecretAccessKey = "ecsfake-secret-access-key"
 )
 
-// Environ returns the environment, as KEY=value entries, under which an AWS
-// SDK or the AWS CLI reaches this fake and nothing else (see Environ).
-// Append it to a child process's environment; in-process tests use Setenv.
-func (s *Server) Environ(region string) []string { return Environ(s.URL, region) }
+// Environ returns this process's environment with AWS_ variables replaced
+// so that an AWS SDK or the AWS CLI sends its ECS calls to this fake and
+// reaches nothing else (see the function Environ): the environment of a
+// child process. In-process tests use Setenv.
+func (s *Server) Environ(region string) []string { return Environ(os.Environ(), s.URL, region) }
 
-// Environ returns the environment under which an AWS SDK or the AWS CLI
-// sends its ECS calls to url and reaches nothing else: url in
-// AWS_ENDPOINT_URL_ECS, static credentials, the region (unset when ""),
-// no shared config or credentials file, no container or web-identity
-// credentials and no EC2 instance metadata.
-func Environ(url, region string) []string {
-	return []string{
+// Environ returns base (KEY=value entries) without any AWS_ variable, plus
+// the ones under which an AWS SDK or the AWS CLI sends its ECS calls to url
+// and reaches nothing else: AWS_ENDPOINT_URL_ECS, static credentials, the
+// region (none when ""), no shared config or credentials file and no EC2
+// instance metadata. Unset rather than empty: botocore takes an empty
+// AWS_PROFILE for a profile named "".
+func Environ(base []string, url, region string) []string {
+	env := make([]string, 0, len(base)+8)
+	for _, kv := range base {
+		if !strings.HasPrefix(kv, "AWS_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, fakeVars(url, region)...)
+}
+
+func fakeVars(url, region string) []string {
+	vars := []string{
 		"AWS_ENDPOINT_URL_ECS=" + url,
-		"AWS_ENDPOINT_URL=",
 		"AWS_ACCESS_KEY_ID=" + AccessKeyID,
 		"AWS_SECRET_ACCESS_KEY=" + SecretAccessKey,
-		"AWS_SESSION_TOKEN=",
-		"AWS_REGION=" + region,
-		"AWS_DEFAULT_REGION=" + region,
-		"AWS_PROFILE=",
 		"AWS_CONFIG_FILE=" + os.DevNull,
 		"AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull,
 		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=",
-		"AWS_CONTAINER_CREDENTIALS_FULL_URI=",
-		"AWS_WEB_IDENTITY_TOKEN_FILE=",
-		"AWS_ROLE_ARN=",
 	}
+	if region != "" {
+		vars = append(vars, "AWS_REGION="+region, "AWS_DEFAULT_REGION="+region)
+	}
+	return vars
 }
 
-// Setenv sets Environ(region) in the test's process environment for the
-// rest of the test (t.Setenv: not for parallel tests).
+// Setenv changes this process's environment as Environ does, for the rest
+// of the test: every other AWS_ variable is unset (t.Setenv restores them
+// all; not for parallel tests).
 func (s *Server) Setenv(t testing.TB, region string) {
 	t.Helper()
-	for _, kv := range s.Environ(region) {
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "AWS_") {
+			t.Setenv(k, "") // registers the restore
+			os.Unsetenv(k)
+		}
+	}
+	for _, kv := range fakeVars(s.URL, region) {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
