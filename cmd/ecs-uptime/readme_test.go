@@ -1,0 +1,79 @@
+package main
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// The README's Quick start states what its two commands need, as the
+// repository has it: the Go version of go.mod, a C compiler for -race, the
+// disk the caches take, and the way to the deploy flow without Go, which
+// relies on the image's entrypoint being the binary.
+func TestReadmeQuickStart(t *testing.T) {
+	readme := readRepoFile(t, "README.md")
+	start := strings.Index(readme, "## Quick start")
+	end := strings.Index(readme, "\n## Install")
+	if start < 0 || end < start {
+		t.Fatal("README has no Quick start followed by Install")
+	}
+	quick := readme[start:end]
+	goLine := regexp.MustCompile(`(?m)^go (\S+)$`).FindStringSubmatch(readRepoFile(t, "go.mod"))
+	if goLine == nil {
+		t.Fatal("go.mod has no go line")
+	}
+	for _, want := range []string{
+		"**Go " + goLine[1] + " or later**",
+		"**A C compiler**",
+		"`-race`",
+		"**About 1.2 GB of disk**",
+		"`docker run --rm -i IMAGE inject …`",
+		"(see [Install](#install))",
+	} {
+		if !strings.Contains(quick, want) {
+			t.Errorf("Quick start lacks %s", want)
+		}
+	}
+	if !strings.Contains(readRepoFile(t, "Dockerfile"), "\nENTRYPOINT [\"/ecs-uptime\"]\n") {
+		t.Error(`the Dockerfile's ENTRYPOINT is not ["/ecs-uptime"]: "docker run IMAGE inject" would not run the inject command`)
+	}
+}
+
+// Every flag the README gives inject and monitor, whether run as
+// ecs-uptime or through the image, is one the command has.
+func TestReadmeFlagsExist(t *testing.T) {
+	readme := readRepoFile(t, "README.md")
+	// "ecs-uptime inject --image X --critical 2h", "ecs-uptime:1.2.3 monitor --family x",
+	// up to the end of the line or of the inline code span.
+	use := regexp.MustCompile("ecs-uptime(?::[^ `]+)? (inject|monitor)((?: [^`\\n|>]*)?)")
+	flagRE := regexp.MustCompile(` --([a-z][a-z-]*)`)
+	helps := map[string]string{}
+	seen := 0
+	for _, m := range use.FindAllStringSubmatch(readme, -1) {
+		cmd := m[1]
+		if _, ok := helps[cmd]; !ok {
+			out, _ := command(cmd, "--help").CombinedOutput()
+			helps[cmd] = string(out)
+		}
+		for _, f := range flagRE.FindAllStringSubmatch(m[2], -1) {
+			seen++
+			if f[1] == "help" || strings.Contains(helps[cmd], "\n  -"+f[1]+" ") || strings.Contains(helps[cmd], "\n  -"+f[1]+"\n") {
+				continue
+			}
+			t.Errorf("README: ecs-uptime %s --%s: no such flag (in %q)", cmd, f[1], strings.TrimSpace(m[0]))
+		}
+	}
+	if seen < 5 {
+		t.Errorf("found %d flags of inject and monitor in the README; the pattern no longer reads it", seen)
+	}
+}
+
+func readRepoFile(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile("../../" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
