@@ -95,9 +95,10 @@ func TestMonitorCommand(t *testing.T) {
 	}
 }
 
-// The models that check task definitions and monitors (AWS's SDK,
-// Datadog's API client, an HCL parser) are for tests only: the binary that
-// runs in every task links none of them.
+// The models that check monitors (Datadog's API client, an HCL parser),
+// the ECS agent's own metadata server and the deprecated Docker and AWS
+// SDK v1 modules are for tests only: the binary that runs in every task
+// links none of them. It links aws-sdk-go-v2 for the api source only.
 func TestTestOnlyModulesStayOutOfTheBinary(t *testing.T) {
 	out, err := exec.Command("go", "version", "-m", binary).CombinedOutput()
 	if err != nil {
@@ -106,8 +107,22 @@ func TestTestOnlyModulesStayOutOfTheBinary(t *testing.T) {
 	if !strings.Contains(string(out), "github.com/DataDog/datadog-go/v5") {
 		t.Fatalf("go version -m lists no datadog-go: is this the binary?\n%s", out)
 	}
-	for _, mod := range []string{"github.com/aws/aws-sdk-go-v2", "github.com/DataDog/datadog-api-client-go", "github.com/hashicorp/hcl"} {
-		if strings.Contains(string(out), mod) {
+	var deps []string // module paths, from lines "\tdep\tPATH\tVERSION\tSUM"
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && (f[0] == "dep" || f[0] == "=>") {
+			deps = append(deps, f[1])
+		}
+	}
+	testOnly := func(dep string) bool {
+		for _, prefix := range []string{"github.com/DataDog/datadog-api-client-go", "github.com/hashicorp/hcl", "github.com/aws/amazon-ecs-agent", "github.com/docker/docker"} {
+			if strings.HasPrefix(dep, prefix) {
+				return true
+			}
+		}
+		return dep == "github.com/aws/aws-sdk-go" // v1; v2 is the api source's
+	}
+	for _, mod := range deps {
+		if testOnly(mod) {
 			t.Errorf("the binary links %s, a test-only module", mod)
 		}
 	}

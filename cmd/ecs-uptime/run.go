@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/moby/moby/client"
@@ -15,9 +16,11 @@ import (
 	"ecs-uptime/uptime/config"
 	"ecs-uptime/uptime/docker"
 	"ecs-uptime/uptime/dogstatsd"
+	"ecs-uptime/uptime/ecsapi"
 	"ecs-uptime/uptime/ecsmeta"
 	"ecs-uptime/uptime/health"
 	"ecs-uptime/uptime/lifetime"
+	"ecs-uptime/uptime/reaper"
 )
 
 func runCommand(ctx context.Context, args []string, environ map[string]string, stderr io.Writer) int {
@@ -55,16 +58,17 @@ func run(ctx context.Context, environ map[string]string, stderr io.Writer) int {
 		slog.String("reads", src.from), slog.String("agent", cfg.AgentAddr()), slog.Duration("interval", cfg.Interval))
 	runner := &uptime.Runner{
 		Source:   src.Source,
-		Sink:     sink,
+		Sink:     src.wrap(sink, &cfg, log),
 		Tracker:  uptime.NewTracker(nil, log),
 		Interval: cfg.Interval,
+		Timeout:  src.timeout,
 		Log:      log,
 	}
 	if cfg.HealthPort > 0 {
 		hctx, stopHealth := context.WithCancel(ctx)
 		defer stopHealth()
 		h := &health.Handler{LastRead: runner.LastRead, Agent: sink.Unreachable, Started: time.Now(),
-			Window: 3 * cfg.Interval}
+			Window: 3*cfg.Interval + runner.Timeout}
 		addr, _, err := health.Serve(hctx, cfg.HealthPort, h)
 		if err != nil {
 			// Uptimes matter more than the health check: go on, and let
@@ -98,6 +102,45 @@ type source struct {
 	name  string
 	from  string
 	close func() error
+	// timeout bounds a cycle (uptime.Runner.Timeout); zero: the interval.
+	timeout time.Duration
+	// stopper, for the api source, stops the tasks that opted in to a max
+	// lifetime (reaper).
+	stopper reaper.Stopper
+}
+
+// wrap returns the Sink the Runner sends to: the DogStatsD sink, behind the
+// reaper when the source can stop tasks.
+func (s source) wrap(sink *dogstatsd.Sink, cfg *config.Config, log *slog.Logger) uptime.Sink {
+	if s.stopper == nil {
+		return sink
+	}
+	return reaper.New(sink, s.stopper, sink, reaper.Policy{Stop: cfg.StopTasks, Tag: cfg.MaxLifetimeTag}, log)
+}
+
+// apiTimeout bounds one scan of the api source, in intervals: a scan paced
+// by ECS_UPTIME_API_RATE may rightly outlast one interval (10,000 tasks
+// take about 40 s at 5 requests per second), and the next starts when it
+// ends.
+const apiTimeout = 5
+
+func apiSource(ctx context.Context, cfg *config.Config, log *slog.Logger) (source, error) {
+	s, err := ecsapi.New(ctx, ecsapi.Options{
+		Regions: cfg.Regions, Clusters: cfg.Clusters, Rate: cfg.APIRate, TaskTags: cfg.TaskTags,
+		MaxLifetimeTag: cfg.MaxLifetimeTag, Interval: cfg.Interval, Log: log, MetadataURI: cfg.MetadataURI,
+	})
+	if err != nil {
+		if errors.Is(err, ecsapi.ErrNoRegion) {
+			return source{}, fmt.Errorf("AWS_REGION is not set and no region was found: %w", err)
+		}
+		return source{}, err
+	}
+	clusters := "every cluster"
+	if len(cfg.Clusters) > 0 {
+		clusters = strings.Join(cfg.Clusters, ",")
+	}
+	return source{Source: s, name: config.SourceAPI, from: "ECS API, " + clusters + " in " + strings.Join(s.Regions(), ","),
+		close: func() error { return nil }, timeout: apiTimeout * cfg.Interval, stopper: s}, nil
 }
 
 // probeTimeout bounds how long ECS_UPTIME_SOURCE=auto waits for a Docker
@@ -110,6 +153,8 @@ func newSource(ctx context.Context, cfg *config.Config, log *slog.Logger) (sourc
 	switch cfg.Source {
 	case config.SourceECS:
 		return ecsSource(cfg)
+	case config.SourceAPI:
+		return apiSource(ctx, cfg, log)
 	case config.SourceDocker:
 		c, err := docker.NewClient(cfg.DockerHost)
 		if err != nil {
