@@ -128,7 +128,7 @@ type Source struct {
 	clients  map[string]*ecs.Client // per region
 	limiter  *rate.Limiter
 	calls    atomic.Int64 // every ECS request of the process
-	taskTags map[string]string
+	taskTags []wantTag    // sorted by lower
 	maxTag   string
 	interval time.Duration
 	log      *slog.Logger
@@ -139,6 +139,10 @@ type Source struct {
 	mu   sync.Mutex
 	last Scan
 }
+
+// wantTag is a resource tag key to copy: as configured, and lowercased as
+// it is reported.
+type wantTag struct{ lower, key string }
 
 // regionPart is what a scan reads in one region.
 type regionPart struct {
@@ -161,7 +165,6 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 	s := &Source{
 		clients:  map[string]*ecs.Client{},
 		limiter:  rate.NewLimiter(rate.Limit(opts.Rate), 1),
-		taskTags: map[string]string{},
 		maxTag:   opts.MaxLifetimeTag,
 		interval: opts.Interval,
 		log:      opts.Log,
@@ -171,10 +174,12 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 		s.log = slog.Default()
 	}
 	for _, k := range opts.TaskTags {
-		if k = strings.TrimSpace(k); k != "" {
-			s.taskTags[strings.ToLower(k)] = k
+		k = strings.TrimSpace(k)
+		if k != "" && !slices.ContainsFunc(s.taskTags, func(w wantTag) bool { return strings.EqualFold(w.key, k) }) {
+			s.taskTags = append(s.taskTags, wantTag{lower: strings.ToLower(k), key: k})
 		}
 	}
+	slices.SortFunc(s.taskTags, func(a, b wantTag) int { return strings.Compare(a.lower, b.lower) })
 
 	var names, arns []string
 	for _, c := range opts.Clusters {
@@ -286,7 +291,11 @@ func (s *Source) Tasks(ctx context.Context) ([]uptime.Task, error) {
 	}
 	wg.Wait()
 
-	var tasks []uptime.Task
+	n := 0
+	for _, r := range results {
+		n += len(r.tasks)
+	}
+	tasks := make([]uptime.Task, 0, n)
 	var unread []uptime.Unread
 	readParts, clusters := 0, 0
 	for _, r := range results {
@@ -397,7 +406,7 @@ func (s *Source) scanCluster(ctx context.Context, client *ecs.Client, cluster st
 			}
 		}
 	}
-	var tasks []uptime.Task
+	tasks := make([]uptime.Task, 0, len(arns))
 	for batch := range slices.Chunk(arns, pageSize) {
 		out, err := client.DescribeTasks(ctx, &ecs.DescribeTasksInput{
 			Cluster: aws.String(cluster),
@@ -464,46 +473,51 @@ func taskDefinition(arn string) (family, revision string) {
 	return res, ""
 }
 
-// tags copies the named resource tags and the max-lifetime tag.
+// tags copies the named resource tags and the max-lifetime tag. A key
+// matches regardless of case; an exact match wins, and among keys that
+// differ only in case the smallest does, so that the choice does not
+// depend on the order of the tags.
 func (s *Source) tags(t *uptime.Task, tags []types.Tag) {
 	if len(tags) == 0 || len(s.taskTags) == 0 && s.maxTag == "" {
 		return
 	}
-	type pick struct {
-		key, value string
-		exact      bool
-	}
-	better := func(cur pick, have bool, key string, exact bool) bool {
-		// An exact key wins; among keys that differ only in case, the
-		// smallest, so that the choice does not depend on tag order.
-		return !have || exact && !cur.exact || exact == cur.exact && key < cur.key
-	}
-	picked := map[string]pick{}
-	var life pick
-	haveLife := false
+	var picks []tagPick // per s.taskTags, allocated at the first match
+	var life tagPick
 	for _, tag := range tags {
-		key, value := aws.ToString(tag.Key), aws.ToString(tag.Value)
-		lower := strings.ToLower(key)
-		if want, named := s.taskTags[lower]; named {
-			cur, have := picked[lower]
-			if exact := key == want; better(cur, have, key, exact) {
-				picked[lower] = pick{key, value, exact}
+		key := aws.ToString(tag.Key)
+		for i, w := range s.taskTags {
+			if strings.EqualFold(key, w.key) {
+				if picks == nil {
+					picks = make([]tagPick, len(s.taskTags))
+				}
+				picks[i].offer(key, aws.ToString(tag.Value), key == w.key)
 			}
 		}
 		if s.maxTag != "" && strings.EqualFold(key, s.maxTag) {
-			if exact := key == s.maxTag; better(life, haveLife, key, exact) {
-				life, haveLife = pick{key, value, exact}, true
+			life.offer(key, aws.ToString(tag.Value), key == s.maxTag)
+		}
+	}
+	if picks != nil {
+		t.ResourceTags = make([]uptime.ResourceTag, 0, len(picks))
+		for i, p := range picks {
+			if p.found {
+				t.ResourceTags = append(t.ResourceTags, uptime.ResourceTag{Key: s.taskTags[i].lower, Value: p.value})
 			}
 		}
 	}
-	if len(picked) > 0 {
-		t.ResourceTags = make([]uptime.ResourceTag, 0, len(picked))
-		for lower, p := range picked {
-			t.ResourceTags = append(t.ResourceTags, uptime.ResourceTag{Key: lower, Value: p.value})
-		}
-		slices.SortFunc(t.ResourceTags, func(a, b uptime.ResourceTag) int { return strings.Compare(a.Key, b.Key) })
+	t.MaxLifetimeTag, t.HasMaxLifetimeTag = life.value, life.found
+}
+
+// tagPick is the tag chosen so far for one wanted key.
+type tagPick struct {
+	key, value   string
+	exact, found bool
+}
+
+func (p *tagPick) offer(key, value string, exact bool) {
+	if !p.found || exact && !p.exact || exact == p.exact && key < p.key {
+		*p = tagPick{key: key, value: value, exact: exact, found: true}
 	}
-	t.MaxLifetimeTag, t.HasMaxLifetimeTag = life.value, haveLife
 }
 
 // StopTask asks ECS to stop the task, with reason (cut to MaxReason bytes
