@@ -80,7 +80,9 @@ const pageSize = 100
 type Options struct {
 	// Regions to read; empty: the SDK's region (AWS_REGION…), else the
 	// region of the task the process runs in (MetadataURI), else the EC2
-	// instance's (IMDS).
+	// instance's (IMDS). They are where ListClusters and short cluster
+	// names are read: a cluster ARN is read in its own region only, and
+	// with only ARNs in Clusters no region is looked up.
 	Regions []string
 	// Clusters to read, names or ARNs; empty: every cluster ListClusters
 	// gives in each region.
@@ -207,7 +209,7 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 		}
 	}
 	for _, r := range regions {
-		s.parts = append(s.parts, regionPart{region: r, list: len(opts.Clusters) == 0, clusters: slices.Clone(names)})
+		s.parts = append(s.parts, regionPart{region: r, list: len(names) == 0 && len(arns) == 0, clusters: slices.Clone(names)})
 	}
 	for _, a := range arns {
 		r, err := arnRegion(a)

@@ -158,6 +158,17 @@ func TestTasks(t *testing.T) {
 			}(),
 		},
 		{
+			name: "blank cluster names are none: every cluster is listed",
+			opts: ecsapi.Options{Clusters: []string{" ", ""}},
+			setup: func(f *ecsfake.Server) []string {
+				return append(addRunning(f, eu, "a", 1), addRunning(f, eu, "b", 1)...)
+			},
+			want: func() want {
+				lt, d := calls(1, 1)
+				return want{listClusters: 1, listTasks: lt, describes: d}
+			}(),
+		},
+		{
 			name: "a task listed then gone before the describe (MISSING) is not an error",
 			setup: func(f *ecsfake.Server) []string {
 				arns := addRunning(f, eu, "prod", 3)
