@@ -33,12 +33,18 @@
 //
 // # Cost in API calls
 //
-// One scan costs, per cluster, ⌈tasks/100⌉ ListTasks pages (at least one)
-// and ⌈tasks/100⌉ DescribeTasks batches (none for an empty cluster): about
-// 2·⌈tasks/100⌉ + clusters calls, plus one ListClusters call per 100
-// clusters of each region when Options.Clusters is empty. Every attempt
-// (the SDK's retries included) waits on one rate limiter shared by every
-// call of the process (Options.Rate, all regions together); a scan that
+// A cluster of n RUNNING or PENDING tasks costs ⌈n/100⌉ ListTasks pages
+// (one when it is empty) and ⌈n/100⌉ DescribeTasks batches: 2·⌈n/100⌉
+// calls, 1 for an empty cluster. With Options.Clusters empty, each region
+// adds ⌈clusters/100⌉ ListClusters pages. So T tasks in C clusters cost
+// between 2·⌈T/100⌉ and 2·⌈T/100⌉ + 2·C calls besides ListClusters (each
+// cluster rounds its own pages up): 3 calls in all for 10 tasks in one
+// cluster, 21 for 1,000, 201 for 10,000 in 10 clusters. A retried attempt
+// is one call more.
+//
+// Every attempt (the SDK's retries included) waits on one rate limiter
+// shared by every call of the process (Options.Rate, all regions
+// together); at 5 calls per second, 10,000 tasks take 40 s. A scan that
 // takes longer than Options.Interval is logged once with its duration and
 // call count, and once when scans fit again.
 //

@@ -25,6 +25,15 @@
 // be. Requests without a SigV4 Authorization header are refused; the
 // signature itself is not checked.
 //
+// A test starts one with Start (or New), fills it with AddCluster and
+// AddTask, points its client at it with Setenv (in-process) or Environ (a
+// child process, such as the ecs-uptime binary), makes calls fail with
+// Inject, changes tasks with SetLastStatus, RemoveTask and BeforeServe, and
+// reads what the client did with Calls, Requests (each with its arrival
+// time, for rate checks) and Stops. A Go client should be ecsapi's: its
+// HTTP client works around an SDK race (a request body closed under
+// net/http) that a server as fast as this one makes likely.
+//
 // It is not a general ECS emulator: no services, task definitions or
 // container instances, and tasks change state only when a test says so.
 package ecsfake
@@ -141,7 +150,7 @@ type Fault struct {
 type Request struct {
 	Op      string
 	Region  string
-	Cluster string // short name of the cluster the call names; "" for ListClusters
+	Cluster string // short name of the cluster the call names ("default" when none); "" for ListClusters
 	At      time.Time
 	Error   string // the __type answered, "" when served
 }
