@@ -75,7 +75,9 @@ dockerd_stop() {
   case ${DOCKERD_KEEP:-0} in
     1) echo "engine stopped; kept $DOCKERD_DIR (DOCKERD_KEEP=1)" ;;
     0)
-      # --one-file-system: never into a mount a crashed engine left behind.
+      # dockerd leaves its network namespace mounted at exec/netns/default
+      # when it stops; --one-file-system: never into a mount that stays.
+      _dockerd_unmount
       if ! rm -rf --one-file-system "$DOCKERD_DIR"; then
         echo "dockerd_stop: could not remove all of $DOCKERD_DIR" >&2
         return 1
@@ -130,6 +132,18 @@ _dockerd_run() {
     fi
     sleep 0.2
   done
+}
+
+# _dockerd_unmount unmounts what is still mounted under DOCKERD_DIR, the
+# deepest first. Only called once the engine has stopped.
+_dockerd_unmount() {
+  local dir m
+  dir=$(cd "$DOCKERD_DIR" 2>/dev/null && pwd -P) || return 0
+  # Field 5 of mountinfo is the mount point.
+  awk -v dir="$dir/" 'index($5, dir) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
+    while read -r m; do
+      umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || echo "dockerd_stop: could not unmount $m" >&2
+    done
 }
 
 # _dockerd_test_image makes TEST_ECS_UPTIME_BUSYBOX, a static busybox and

@@ -285,10 +285,42 @@ echo "stop returned $?"`)
 	})
 }
 
+// canMount tells whether this process may bind-mount (root with
+// CAP_SYS_ADMIN, as CI runs), trying it once in dir.
+func canMount(t *testing.T, dir string) bool {
+	t.Helper()
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	for _, f := range []string{src, dst} {
+		if err := os.WriteFile(f, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := syscall.Mount(src, dst, "", syscall.MS_BIND, ""); err != nil {
+		return false
+	}
+	if err := syscall.Unmount(dst, 0); err != nil {
+		t.Fatal(err)
+	}
+	return true
+}
+
+// unmountUnder unmounts whatever a failed test left mounted under dir, so
+// that its temporary directory can go.
+func unmountUnder(dir string) {
+	b, _ := os.ReadFile("/proc/self/mountinfo")
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			_ = syscall.Unmount(f[4], syscall.MNT_DETACH)
+		}
+	}
+}
+
 // .ci/run stops the engine it started and removes its directory however the
 // run ends: passed, failed, or the engine too slow to start (the trap used
-// to be set only once the engine answered).
+// to be set only once the engine answered), and with the network namespace
+// mount that dockerd leaves behind.
 func TestCIRunStopsItsEngine(t *testing.T) {
+	mount := filepath.Join(t.TempDir(), "netns")
 	tests := []struct {
 		name     string
 		env      []string
@@ -302,10 +334,20 @@ func TestCIRunStopsItsEngine(t *testing.T) {
 		{name: "the engine is slow to start", env: []string{"FAKE_DOCKERD=slow", "DOCKERD_WAIT=1"},
 			wants: []string{"did not answer within 1 s", "removed"}},
 		{name: "the engine exits at start", env: []string{"FAKE_DOCKERD=die"}, wants: []string{"dockerd exited at start", "removed"}},
+		{name: "the engine leaves a mount behind", env: []string{"FAKE_DOCKERD_MOUNT=" + mount}, passes: true, wants: []string{"removed"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			if strings.Contains(strings.Join(tc.env, " "), "FAKE_DOCKERD_MOUNT=") {
+				if err := os.WriteFile(mount, nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if !canMount(t, t.TempDir()) {
+					t.Skip("needs to bind-mount, as root with CAP_SYS_ADMIN (CI runs as root)")
+				}
+			}
 			r := newRig(t, tc.env...)
+			t.Cleanup(func() { unmountUnder(filepath.Dir(r.dir)) })
 			out, code := r.bash(`bash .ci/run`)
 			if (code == 0) != tc.passes {
 				t.Errorf("exit code %d, want passing %v\n%s", code, tc.passes, out)
