@@ -280,7 +280,7 @@ func (s *Source) Calls() int64 { return s.calls.Load() }
 
 // regionResult is what a scan got from one region.
 type regionResult struct {
-	tasks    []uptime.Task
+	tasks    [][]uptime.Task // per cluster read, joined once by Tasks
 	unread   []uptime.Unread
 	read     int  // clusters read completely
 	emptyRun bool // ListClusters answered with no cluster: the region was read
@@ -301,13 +301,17 @@ func (s *Source) Tasks(ctx context.Context) ([]uptime.Task, error) {
 
 	n := 0
 	for _, r := range results {
-		n += len(r.tasks)
+		for _, ts := range r.tasks {
+			n += len(ts)
+		}
 	}
 	tasks := make([]uptime.Task, 0, n)
 	var unread []uptime.Unread
 	readParts, clusters := 0, 0
 	for _, r := range results {
-		tasks = append(tasks, r.tasks...)
+		for _, ts := range r.tasks {
+			tasks = append(tasks, ts...)
+		}
 		unread = append(unread, r.unread...)
 		clusters += r.read
 		readParts += r.read
@@ -373,7 +377,7 @@ func (s *Source) scanRegion(ctx context.Context, p regionPart) regionResult {
 			res.unread = append(res.unread, uptime.Unread{Region: p.region, Cluster: name, Err: err})
 			continue
 		}
-		res.tasks = append(res.tasks, tasks...)
+		res.tasks = append(res.tasks, tasks)
 		res.read++
 	}
 	return res
