@@ -209,3 +209,42 @@ func TestAPIDefaults(t *testing.T) {
 		t.Errorf("an explicit interval with api = %v, %v; want 15s", c.Interval, err)
 	}
 }
+
+func TestNameForms(t *testing.T) {
+	for _, tc := range []struct {
+		s                 string
+		name, arn, region bool
+	}{
+		{s: "prod", name: true},
+		{s: "db_migrate-2", name: true},
+		{s: strings.Repeat("a", 255), name: true},
+		{s: strings.Repeat("a", 256)},
+		{s: ""},
+		{s: "team/prod"},
+		{s: "prod:1"},
+		{s: "arn:aws:ecs:eu-west-1:123456789012:cluster/prod", arn: true},
+		{s: "arn:aws-us-gov:ecs:us-gov-west-1:123456789012:cluster/prod", arn: true},
+		{s: "arn:aws:ecs:eu-west-1:12345678901:cluster/prod"},
+		{s: "arn:aws:ecs:eu-west-1:123456789012:service/prod"},
+		{s: "arn:aws:eks:eu-west-1:123456789012:cluster/prod"},
+		{s: "arn:aws:ecs:eu-west-1:123456789012:cluster/"},
+		{s: "eu-west-1", name: true, region: true},
+		{s: "us-gov-west-1", name: true, region: true},
+		{s: "cn-north-1", name: true, region: true},
+		{s: "euwest2", name: true},
+		{s: "eu-west", name: true},
+		{s: "EU-WEST-1", name: true},
+		{s: "eu--1", name: true},
+		{s: "eu-west-1a", name: true},
+	} {
+		if got := ecsName(tc.s); got != tc.name {
+			t.Errorf("ecsName(%q) = %v, want %v", tc.s, got, tc.name)
+		}
+		if got := clusterARN(tc.s); got != tc.arn {
+			t.Errorf("clusterARN(%q) = %v, want %v", tc.s, got, tc.arn)
+		}
+		if got := regionName(tc.s); got != tc.region {
+			t.Errorf("regionName(%q) = %v, want %v", tc.s, got, tc.region)
+		}
+	}
+}
