@@ -45,3 +45,50 @@ resource "datadog_monitor" "task_lifetime" {
     ok       = 1
   }
 }
+
+resource "datadog_monitor" "family_concurrency_task_family_db_migrate" {
+  name    = "More than one ECS task of db-migrate at once (task_family:db-migrate)"
+  type    = "query alert"
+  query   = "max(last_2m):count_not_null(max:ecs.task.uptime{task_family:db-migrate} by {task_arn}.fill(last, 90)) > 1"
+  message = <<-EOT
+    {{#is_alert}}More than one task of db-migrate is running at once (all clusters counted together): {{value}} at the peak of the last 2 minutes.{{/is_alert}}
+    {{#is_recovery}}At most one task of db-migrate runs again (all clusters counted together).{{/is_recovery}}
+
+    Two tasks of a family that must run one at a time (a migration and its retry) can race on the same data. Find them, oldest first, with the Datadog query max:ecs.task.uptime{task_family:db-migrate} by {task_arn}, or: aws ecs list-tasks --cluster CLUSTER --family db-migrate
+    Stop the one that should not run (usually the newer): aws ecs stop-task --cluster CLUSTER --task TASK_ID, then check what both did.
+    A task counts until 90s after it last reported, so one that starts within 90s of another's end counts as a second task.
+  EOT
+
+  tags = ["created-by:ecs-uptime"]
+
+  notify_no_data      = false
+  require_full_window = false
+  include_tags        = true
+
+  monitor_thresholds {
+    critical = 1
+  }
+}
+
+resource "datadog_monitor" "family_singleton" {
+  name    = "More than one ECS task of an ECS_UPTIME_SINGLETONS family at once"
+  type    = "service check"
+  query   = "\"ecs.family.singleton\".over(\"*\").by(\"host\",\"task_family\",\"cluster_arn\").last(2).count_by_status()"
+  message = <<-EOT
+    {{#is_alert}}{{check_message}}{{/is_alert}}
+    {{#is_recovery}}At most one task of {{task_family.name}} runs in {{cluster_arn.name}} again, as {{host.name}} sees it.{{/is_recovery}}
+
+    Two tasks of a family that must run one at a time (a migration and its retry) can race on the same data. Find them: aws ecs list-tasks --cluster {{cluster_arn.name}} --family {{task_family.name}}
+    Stop the one that should not run (usually the newer): aws ecs stop-task --cluster {{cluster_arn.name}} --task TASK_ID, then check what both did.
+  EOT
+
+  tags = ["created-by:ecs-uptime"]
+
+  notify_no_data      = false
+  include_tags        = true
+
+  monitor_thresholds {
+    critical = 1
+    ok       = 1
+  }
+}

@@ -1,8 +1,11 @@
 // Package monitor writes the Datadog monitors and the dashboard that watch
-// ecs-uptime's output: a metric monitor on ecs.task.uptime and a
-// service-check monitor on ecs.task.lifetime, both grouped by task_arn so
-// that each task pages on its own, as Monitors API JSON or as a Terraform
-// datadog_monitor resource, and a small dashboard as Dashboards API JSON.
+// ecs-uptime's output, as Monitors API JSON or as a Terraform
+// datadog_monitor resource, and a small dashboard as Dashboards API JSON:
+// a metric monitor on ecs.task.uptime and a service-check monitor on
+// ecs.task.lifetime, both grouped by task_arn so that each task pages on
+// its own; and for a family of which one task at a time should run, a
+// metric monitor that counts its tasks (Concurrency) and a service-check
+// monitor on ecs.family.singleton (Singleton).
 //
 // Metric, check and tag names come from package dogstatsd, the emitter's
 // own constants, so a monitor can never query a name the sidecar does not
@@ -196,14 +199,16 @@ type Monitor struct {
 type Options struct {
 	Thresholds        Thresholds `json:"thresholds"`
 	NotifyNoData      bool       `json:"notify_no_data"`
+	NoDataTimeframe   int64      `json:"no_data_timeframe,omitempty"`   // minutes, with NotifyNoData
 	RequireFullWindow *bool      `json:"require_full_window,omitempty"` // metric monitors
 
 	IncludeTags      bool  `json:"include_tags"`
 	RenotifyInterval int64 `json:"renotify_interval,omitempty"`
 }
 
-// Thresholds are the monitor's alert thresholds: seconds of uptime for a
-// metric monitor, counts of consecutive statuses for a service check.
+// Thresholds are the monitor's alert thresholds: seconds of uptime for
+// Metric, a number of tasks for Concurrency, counts of consecutive
+// statuses for a service check.
 type Thresholds struct {
 	Critical float64  `json:"critical"`
 	Warning  *float64 `json:"warning,omitempty"`
@@ -263,19 +268,12 @@ func ServiceCheck(f Filter) (Monitor, error) {
 	if err != nil {
 		return Monitor{}, err
 	}
-	over := []string{}
-	for _, t := range f.Tags() {
-		over = append(over, strconv.Quote(t))
-	}
-	if len(over) == 0 {
-		over = []string{`"*"`}
-	}
 	one := 1.0
 	return Monitor{
 		Name: fmt.Sprintf("ECS task lifetime (%s)", f.describe()),
 		Type: TypeServiceCheck,
 		Query: fmt.Sprintf("%s.over(%s).by(%s).last(2).count_by_status()",
-			strconv.Quote(dogstatsd.CheckTaskLifetime), strings.Join(over, ","), strconv.Quote(dogstatsd.TagTaskARN)),
+			strconv.Quote(dogstatsd.CheckTaskLifetime), checkScope(f), strconv.Quote(dogstatsd.TagTaskARN)),
 		Message: checkMessage(),
 		Tags:    []string{monitorTag},
 		Options: Options{Thresholds: Thresholds{Critical: 1, Warning: &one, OK: &one}, NotifyNoData: false, IncludeTags: true},

@@ -22,7 +22,7 @@ func JSON(v any) ([]byte, error) {
 }
 
 // ResourceName returns a Terraform resource name for a monitor of that
-// kind ("task_uptime", "task_lifetime") and filter: letters, digits and
+// kind ("task_uptime", "task_lifetime", "family_concurrency"…) and filter: letters, digits and
 // underscores only.
 func ResourceName(kind string, f Filter) string {
 	if r, err := f.Resolve(); err == nil {
@@ -72,6 +72,9 @@ func Terraform(resource string, m Monitor) string {
 	}
 	fmt.Fprintf(&b, "  tags = [%s]\n\n", strings.Join(tags, ", "))
 	fmt.Fprintf(&b, "  notify_no_data      = %t\n", m.Options.NotifyNoData)
+	if m.Options.NoDataTimeframe > 0 {
+		fmt.Fprintf(&b, "  no_data_timeframe   = %d\n", m.Options.NoDataTimeframe)
+	}
 	if m.Options.RequireFullWindow != nil {
 		fmt.Fprintf(&b, "  require_full_window = %t\n", *m.Options.RequireFullWindow)
 	}

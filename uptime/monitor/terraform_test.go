@@ -20,10 +20,18 @@ func TestTerraformReadsBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	concurrency, err := Concurrency(Filter{Family: "db-migrate", Cluster: "prod"}, DefaultInterval)
+	if err != nil {
+		t.Fatal(err)
+	}
+	singleton, err := Singleton(Filter{Family: "db-migrate"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tricky := check
 	tricky.Name = `a "quoted" name with \ and ${x}`
 	tricky.Message = "line with ${var.x} and %{ if } and \"quotes\" and \\ backslash\n\n  indented {{task_arn.name}}\nEOT\nlast"
-	for name, m := range map[string]Monitor{"metric": metric, "service check": check, "tricky": tricky} {
+	for name, m := range map[string]Monitor{"metric": metric, "service check": check, "concurrency": concurrency, "singleton": singleton, "tricky": tricky} {
 		t.Run(name, func(t *testing.T) {
 			src := Terraform("r", m)
 			f, diags := hclsyntax.ParseConfig([]byte(src), "monitor.tf", hcl.Pos{Line: 1, Column: 1})
@@ -48,6 +56,31 @@ func TestTerraformReadsBack(t *testing.T) {
 				}
 				if got := v.AsString(); got != want {
 					t.Errorf("%s reads back as %q, want %q", attr, got, want)
+				}
+			}
+			for attr, want := range map[string]any{"notify_no_data": m.Options.NotifyNoData, "no_data_timeframe": m.Options.NoDataTimeframe} {
+				a, ok := res.Attributes[attr]
+				if !ok {
+					if attr == "no_data_timeframe" && m.Options.NoDataTimeframe == 0 {
+						continue
+					}
+					t.Errorf("no %s attribute", attr)
+					continue
+				}
+				v, diags := a.Expr.Value(nil)
+				if diags.HasErrors() {
+					t.Errorf("%s: %v", attr, diags)
+					continue
+				}
+				var got any
+				if v.Type().FriendlyName() == "bool" {
+					got = v.True()
+				} else {
+					n, _ := v.AsBigFloat().Int64()
+					got = n
+				}
+				if got != want {
+					t.Errorf("%s reads back as %v, want %v", attr, got, want)
 				}
 			}
 			th := res.Blocks
