@@ -497,12 +497,12 @@ func TestTerraform(t *testing.T) {
 
 func TestConcurrency(t *testing.T) {
 	tests := []struct {
-		name      string
-		f         Filter
-		interval  time.Duration
-		wantFill  string // in the query
-		wantMsg   string // in the message
-		wantErr   string
+		name     string
+		f        Filter
+		interval time.Duration
+		wantFill string // in the query
+		wantMsg  string // in the message
+		wantErr  string
 	}{
 		{name: "api source's interval", f: Filter{Family: "db-migrate"}, interval: DefaultInterval, wantFill: ".fill(last, 90)) > 1", wantMsg: "is running at once (all clusters counted together)"},
 		{name: "sidecars only", f: Filter{Family: "db-migrate", Cluster: "prod"}, interval: 15 * time.Second, wantFill: ".fill(last, 45)) > 1", wantMsg: "is running at once in prod: {{value}}"},
