@@ -4,22 +4,32 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"ecs-uptime/uptime/monitor"
 )
 
-const monitorUsage = `Usage: ecs-uptime monitor [--type metric|service-check|dashboard] [--format json|terraform] [filters]
+const monitorUsage = `Usage: ecs-uptime monitor [--type metric|service-check|concurrency|singleton|dashboard] [--format json|terraform] [filters]
 
-Prints a Datadog monitor for ecs-uptime's metrics, one alert per task (grouped
-by task_arn), as Monitors API JSON or as a Terraform datadog_monitor resource:
+Prints a Datadog monitor for ecs-uptime's output, as Monitors API JSON or as
+a Terraform datadog_monitor resource:
 
-  metric         ecs.task.uptime over --critical (and --warning) for 5 minutes
-  service-check  ecs.task.lifetime, WARNING/CRITICAL as the sidecars judge them
+  metric         ecs.task.uptime over --critical (and --warning) for 5 minutes,
+                 one alert per task (task_arn)
+  service-check  ecs.task.lifetime, WARNING/CRITICAL as the sidecars judge them,
+                 one alert per task
+  concurrency    more than one task of --family at once, counted from
+                 ecs.task.uptime (works with the sidecar alone); a task counts
+                 until --interval + 30s after it last reported
+  singleton      ecs.family.singleton CRITICAL, which the docker and api sources
+                 send for ECS_UPTIME_SINGLETONS: one alert per host, family and
+                 cluster (every such family without --family)
   dashboard      the oldest running tasks and the max uptime per family (JSON)
 
 notify_no_data is off: a task that stops stops reporting, which is the good
-outcome. Create the monitor with the Datadog API:
+outcome (singleton: --notify-no-data turns it on). Create the monitor with the
+Datadog API:
 
   ecs-uptime monitor --family db-migrate > monitor.json
   curl -X POST "https://api.datadoghq.com/api/v1/monitor" \
@@ -52,7 +62,7 @@ func (s *scopeFlag) Set(v string) error {
 func monitorCommand(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ecs-uptime monitor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	typ := fs.String("type", "metric", "metric, service-check or dashboard")
+	typ := fs.String("type", "metric", "metric, service-check, concurrency, singleton or dashboard")
 	format := fs.String("format", "json", "json (Monitors API) or terraform (datadog_monitor resource)")
 	var f monitor.Filter
 	fs.StringVar(&f.Family, "family", "", "only tasks of this task definition family (task_family)")
@@ -62,6 +72,8 @@ func monitorCommand(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&scope, "scope", "more tags, key:value or !key:value; repeat it or separate with commas")
 	warning := durationFlag(fs, "warning", 0, "metric monitor: warn at this uptime, a Go `duration` such as 20h (0: no warning)")
 	critical := durationFlag(fs, "critical", monitor.DefaultCritical, "metric monitor: alert at this uptime, a Go `duration` such as 48h; the dashboard draws it")
+	interval := durationFlag(fs, "interval", monitor.DefaultInterval, "concurrency monitor: the longest ECS_UPTIME_INTERVAL of the processes that send the family's uptime, a Go `duration` (15s with sidecars only)")
+	notifyNoData := fs.Bool("notify-no-data", false, "singleton monitor: alert when a host stops sending the check for 10 minutes (for one api process, not for host daemons)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, monitorUsage)
 		fs.PrintDefaults()
@@ -79,6 +91,26 @@ func monitorCommand(args []string, stdout, stderr io.Writer) int {
 		return exitConfig
 	}
 
+	// Flags that only some types take: any other type refuses them.
+	only := map[string][]string{
+		"warning":        {"metric"},
+		"critical":       {"metric", "dashboard"},
+		"interval":       {"concurrency"},
+		"notify-no-data": {"singleton"},
+	}
+	refused := ""
+	fs.Visit(func(fl *flag.Flag) {
+		if types, ok := only[fl.Name]; ok && !slices.Contains(types, *typ) && refused == "" {
+			refused = fl.Name
+		}
+	})
+	if refused != "" && slices.Contains([]string{"metric", "service-check", "concurrency", "singleton", "dashboard"}, *typ) {
+		if *typ == "service-check" && (refused == "warning" || refused == "critical") {
+			return fail(fmt.Errorf("--%s: the service check's thresholds are the sidecars' own (ECS_UPTIME_WARNING, ECS_UPTIME_CRITICAL)", refused))
+		}
+		return fail(fmt.Errorf("--%s: only for --type %s", refused, strings.Join(only[refused], " or ")))
+	}
+
 	var m monitor.Monitor
 	var err error
 	kind := ""
@@ -88,16 +120,13 @@ func monitorCommand(args []string, stdout, stderr io.Writer) int {
 		m, err = monitor.Metric(f, *warning, *critical)
 	case "service-check":
 		kind = "task_lifetime"
-		set := ""
-		fs.Visit(func(fl *flag.Flag) {
-			if fl.Name == "warning" || fl.Name == "critical" {
-				set = fl.Name
-			}
-		})
-		if set != "" {
-			return fail(fmt.Errorf("--%s: the service check's thresholds are the sidecars' own (ECS_UPTIME_WARNING, ECS_UPTIME_CRITICAL)", set))
-		}
 		m, err = monitor.ServiceCheck(f)
+	case "concurrency":
+		kind = "family_concurrency"
+		m, err = monitor.Concurrency(f, *interval)
+	case "singleton":
+		kind = "family_singleton"
+		m, err = monitor.Singleton(f, *notifyNoData)
 	case "dashboard":
 		if *format != "json" {
 			return fail(fmt.Errorf("--format %s: the dashboard is JSON only", *format))
@@ -110,7 +139,7 @@ func monitorCommand(args []string, stdout, stderr io.Writer) int {
 		}
 		return writeJSON(monitor.NewDashboard(*critical), stdout, stderr)
 	default:
-		return fail(fmt.Errorf("--type %q: want metric, service-check or dashboard", *typ))
+		return fail(fmt.Errorf("--type %q: want metric, service-check, concurrency, singleton or dashboard", *typ))
 	}
 	if err != nil {
 		return fail(err)

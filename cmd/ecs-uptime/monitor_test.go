@@ -28,7 +28,14 @@ func TestMonitorCommandMakesTheShippedFiles(t *testing.T) {
 		{"task-uptime.json", [][]string{nil}},
 		{"task-lifetime.json", [][]string{{"--type", "service-check"}}},
 		{"dashboard.json", [][]string{{"--type", "dashboard"}}},
-		{"monitors.tf", [][]string{{"--format", "terraform"}, {"--type", "service-check", "--format", "terraform"}}},
+		{"family-concurrency.json", [][]string{{"--type", "concurrency", "--family", "db-migrate"}}},
+		{"family-singleton.json", [][]string{{"--type", "singleton"}}},
+		{"monitors.tf", [][]string{
+			{"--format", "terraform"},
+			{"--type", "service-check", "--format", "terraform"},
+			{"--type", "concurrency", "--family", "db-migrate", "--format", "terraform"},
+			{"--type", "singleton", "--format", "terraform"},
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
@@ -78,6 +85,23 @@ func TestMonitorCommand(t *testing.T) {
 		{name: "warning over critical", args: []string{"--warning", "30h"}, code: 2, wantErr: "--warning 30h0m0s: want 0 (off) or less than --critical"},
 		{name: "thresholds on a service check", args: []string{"--type", "service-check", "--critical", "1h"}, code: 2, wantErr: "--critical: the service check's thresholds are the sidecars' own"},
 		{name: "filter on the dashboard", args: []string{"--type", "dashboard", "--family", "x"}, code: 2, wantErr: "template variables"},
+		{name: "concurrency", args: []string{"--type", "concurrency", "--family", "db-migrate", "--cluster", "prod"},
+			wantOut: `"query": "max(last_2m):count_not_null(max:ecs.task.uptime{task_family:db-migrate,ecs_cluster_name:prod} by {task_arn}.fill(last, 90)) > 1"`},
+		{name: "concurrency of sidecars", args: []string{"--type", "concurrency", "--family", "db-migrate", "--interval", "15s"},
+			wantOut: `by {task_arn}.fill(last, 45)) > 1"`},
+		{name: "concurrency in terraform", args: []string{"--type", "concurrency", "--family", "db-migrate", "--format", "terraform"},
+			wantOut: `resource "datadog_monitor" "family_concurrency_task_family_db_migrate" {`},
+		{name: "concurrency without a family", args: []string{"--type", "concurrency"}, code: 2, wantErr: `--family "": the concurrency monitor counts the tasks of one family`},
+		{name: "concurrency interval too long", args: []string{"--type", "concurrency", "--family", "x", "--interval", "10m"}, code: 2, wantErr: "--interval 10m0s: want more than 0s and at most 9m30s"},
+		{name: "concurrency interval not a duration", args: []string{"--type", "concurrency", "--family", "x", "--interval", "60"}, code: 2, wantErr: "a number needs a unit: 60s"},
+		{name: "thresholds on concurrency", args: []string{"--type", "concurrency", "--family", "x", "--critical", "2h"}, code: 2, wantErr: "--critical: only for --type metric or dashboard"},
+		{name: "singleton", args: []string{"--type", "singleton", "--family", "db-migrate"},
+			wantOut: `"query": "\"ecs.family.singleton\".over(\"task_family:db-migrate\").by(\"host\",\"task_family\",\"cluster_arn\").last(2).count_by_status()"`},
+		{name: "singleton notifying no data", args: []string{"--type", "singleton", "--notify-no-data"}, wantOut: `"no_data_timeframe": 10`},
+		{name: "singleton of a service", args: []string{"--type", "singleton", "--service", "api"}, code: 2, wantErr: `--service "api": the ecs.family.singleton check has no ecs_service tag`},
+		{name: "interval on another type", args: []string{"--type", "singleton", "--interval", "15s"}, code: 2, wantErr: "--interval: only for --type concurrency"},
+		{name: "no-data on another type", args: []string{"--notify-no-data"}, code: 2, wantErr: "--notify-no-data: only for --type singleton"},
+		{name: "warning on the dashboard", args: []string{"--type", "dashboard", "--warning", "2h"}, code: 2, wantErr: "--warning: only for --type metric"},
 		{name: "help", args: []string{"--help"}, wantErr: "curl -X POST"},
 	}
 	for _, tc := range tests {
