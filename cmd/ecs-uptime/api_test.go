@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"syscall"
@@ -408,5 +409,27 @@ func TestAPIModeSingletons(t *testing.T) {
 	}
 	if _, ok := checks[pair{"prod", "web"}]; ok {
 		t.Error("a check for a family ECS_UPTIME_SINGLETONS does not name")
+	}
+}
+
+// A build with -tags noapi (the lean sidecar build) links no AWS SDK and
+// refuses the api source with exit 2, naming the tag.
+func TestNoAPIBuild(t *testing.T) {
+	lean := t.TempDir() + "/ecs-uptime-noapi"
+	if out, err := exec.Command("go", "build", "-tags", "noapi", "-o", lean, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build -tags noapi: %v\n%s", err, out)
+	}
+	out, err := exec.Command("go", "version", "-m", lean).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go version -m: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "github.com/aws/") {
+		t.Errorf("the noapi build links an AWS module:\n%s", out)
+	}
+	cmd := exec.Command(lean)
+	cmd.Env = []string{"ECS_UPTIME_SOURCE=api", "AWS_REGION=eu-west-1", "ECS_UPTIME_HEALTH_PORT=0"}
+	stderr, _ := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != exitConfig || !strings.Contains(string(stderr), "-tags noapi") {
+		t.Errorf("api source in the noapi build: exit %d, %q; want exit 2 naming the tag", code, stderr)
 	}
 }

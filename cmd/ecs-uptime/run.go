@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/moby/moby/client"
@@ -16,7 +15,6 @@ import (
 	"ecs-uptime/uptime/config"
 	"ecs-uptime/uptime/docker"
 	"ecs-uptime/uptime/dogstatsd"
-	"ecs-uptime/uptime/ecsapi"
 	"ecs-uptime/uptime/ecsmeta"
 	"ecs-uptime/uptime/health"
 	"ecs-uptime/uptime/lifetime"
@@ -116,31 +114,6 @@ func (s source) wrap(sink *dogstatsd.Sink, cfg *config.Config, log *slog.Logger)
 		return sink
 	}
 	return reaper.New(sink, s.stopper, sink, reaper.Policy{Stop: cfg.StopTasks, Tag: cfg.MaxLifetimeTag}, log)
-}
-
-// apiTimeout bounds one scan of the api source, in intervals: a scan paced
-// by ECS_UPTIME_API_RATE may rightly outlast one interval (10,000 tasks
-// take about 40 s at 5 requests per second), and the next starts when it
-// ends.
-const apiTimeout = 5
-
-func apiSource(ctx context.Context, cfg *config.Config, log *slog.Logger) (source, error) {
-	s, err := ecsapi.New(ctx, ecsapi.Options{
-		Regions: cfg.Regions, Clusters: cfg.Clusters, Rate: cfg.APIRate, TaskTags: cfg.TaskTags,
-		MaxLifetimeTag: cfg.MaxLifetimeTag, Interval: cfg.Interval, Log: log, MetadataURI: cfg.MetadataURI,
-	})
-	if err != nil {
-		if errors.Is(err, ecsapi.ErrNoRegion) {
-			return source{}, fmt.Errorf("AWS_REGION is not set and no region was found: %w", err)
-		}
-		return source{}, err
-	}
-	clusters := "every cluster"
-	if len(cfg.Clusters) > 0 {
-		clusters = strings.Join(cfg.Clusters, ",")
-	}
-	return source{Source: s, name: config.SourceAPI, from: "ECS API, " + clusters + " in " + strings.Join(s.Regions(), ","),
-		close: func() error { return nil }, timeout: apiTimeout * cfg.Interval, stopper: s}, nil
 }
 
 // probeTimeout bounds how long ECS_UPTIME_SOURCE=auto waits for a Docker
