@@ -26,16 +26,22 @@ ARG TARGETOS
 ARG TARGETARCH
 ARG VERSION=dev
 ARG COMMIT=unknown
+# GO_TAGS=noapi builds a sidecar-only binary without the api source (the
+# cluster scan): it links no AWS SDK, whose start-up tables cost every
+# process about 3.8 MiB of RSS, and the image is 3.6 MB smaller.
+ARG GO_TAGS=
 # nethttpomithttp2 leaves net/http's bundled HTTP/2 out (half a megabyte):
-# the metadata endpoint, the Docker socket and the health endpoint all
-# speak HTTP/1.1. An empty TARGETOS or TARGETARCH (the classic builder sets
-# neither) means the builder's own platform.
-RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -tags nethttpomithttp2 \
+# the metadata endpoint, the Docker socket, the health endpoint and the
+# ECS API all speak HTTP/1.1 to it. An empty TARGETOS or TARGETARCH (the
+# classic builder sets neither) means the builder's own platform.
+RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -tags "nethttpomithttp2 $GO_TAGS" \
       -ldflags "-s -w -X main.version=$VERSION -X main.commit=$COMMIT" \
       -o /ecs-uptime ./cmd/ecs-uptime
 
-# Nothing but the binary: no shell, no package manager, no CA certificates
-# (nothing it talks to uses TLS), no files to write.
+# Nothing but the binary and the CA certificates the api source needs for
+# the ECS API over HTTPS (the other sources use no TLS; Go reads the bundle
+# only when a TLS connection is first verified): no shell, no package
+# manager, no files to write.
 FROM scratch
 ARG VERSION=dev
 ARG COMMIT=unknown
@@ -45,6 +51,7 @@ LABEL org.opencontainers.image.title="ecs-uptime" \
       org.opencontainers.image.version="$VERSION" \
       org.opencontainers.image.revision="$COMMIT" \
       org.opencontainers.image.source="$SOURCE"
+COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build /ecs-uptime /ecs-uptime
 USER 65532:65532
 ENTRYPOINT ["/ecs-uptime"]

@@ -47,13 +47,20 @@ image_builder() {
     return 1
   }
   mods=$(sort -u <<<"$mods")
-  tag="ecs-uptime-build/go:${gover#go}-$( (echo "$gover"; echo "$mods"; cat go.sum) | sha256sum | cut -c1-12)"
+  # The builder also carries this machine's CA bundle, which the Dockerfile
+  # copies into the image (as golang's Debian images have it); "ca" in the
+  # hash retires builders made before it.
+  tag="ecs-uptime-build/go:${gover#go}-$( (echo "$gover ca"; echo "$mods"; cat go.sum) | sha256sum | cut -c1-12)"
   if docker image inspect "$tag" >/dev/null 2>&1; then
     echo "$tag"
     return 0
   fi
   [ -x /bin/busybox ] || {
     echo "image_builder: /bin/busybox missing (apt-get install busybox-static)" >&2
+    return 1
+  }
+  [ -s /etc/ssl/certs/ca-certificates.crt ] || {
+    echo "image_builder: /etc/ssl/certs/ca-certificates.crt missing (apt-get install ca-certificates)" >&2
     return 1
   }
   local root
@@ -72,7 +79,7 @@ image_builder() {
       --exclude="$g/test" --exclude="$g/api" --exclude="$g/doc" --exclude="$g/misc" \
       --exclude="$g/src/*_test.go" --exclude="$g/src/*/testdata" \
       --transform="s,^$g,usr/local/go," \
-      -C / "$g" -C "$root" bin tmp go |
+      -C / "$g" etc/ssl/certs/ca-certificates.crt -C "$root" bin tmp go |
       docker import \
         -c 'ENV PATH=/usr/local/go/bin:/go/bin:/bin' -c 'ENV GOPATH=/go' \
         -c 'ENV GOTOOLCHAIN=local' -c 'ENV GOPROXY=off' -c 'ENV GOFLAGS=-mod=readonly' \

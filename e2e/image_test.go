@@ -3,7 +3,9 @@ package e2e
 import (
 	"archive/tar"
 	"bufio"
+	"bytes"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -428,37 +430,47 @@ func TestImageVersion(t *testing.T) {
 	}
 }
 
-// The image is the binary and nothing else (no shell, no package manager,
-// no certificates), run as 65532 by default.
+// caBundle is where the image holds the CA certificates the api source
+// verifies the ECS API's with, as Debian and Go's crypto/x509 name it.
+const caBundle = "etc/ssl/certs/ca-certificates.crt"
+
+// The image is the binary and the CA bundle, nothing else (no shell, no
+// package manager), run as 65532 by default.
 func TestImageHoldsOnlyTheBinary(t *testing.T) {
 	host, image := imageUnderTest(t)
 	cfg := inspectImage(t, host, image)
 	if cfg.Config.User != "65532:65532" || !slices.Equal(cfg.Config.Entrypoint, []string{"/ecs-uptime"}) {
 		t.Errorf("user %q, entrypoint %q; want 65532:65532 and [/ecs-uptime]", cfg.Config.User, cfg.Config.Entrypoint)
 	}
-	files, err := imageFiles(host, image)
+	files, bundle, err := imageFiles(host, image, caBundle)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(files, []string{"ecs-uptime"}) {
-		t.Errorf("the image's layers hold %q, want only ecs-uptime", files)
+	if want := []string{"ecs-uptime", "etc", "etc/ssl", "etc/ssl/certs", caBundle}; !slices.Equal(files, want) {
+		t.Errorf("the image's layers hold %q, want %q", files, want)
+	}
+	// The api source reaches the ECS API over HTTPS: without roots, every
+	// call would fail certificate verification.
+	if pool := x509.NewCertPool(); !pool.AppendCertsFromPEM(bundle) || len(bytes.Split(bundle, []byte("BEGIN CERTIFICATE"))) < 100 {
+		t.Errorf("%s holds no usable CA bundle (%d bytes)", caBundle, len(bundle))
 	}
 }
 
 // imageFiles lists the files and directories in the image's layers, from
-// docker save.
-func imageFiles(host, image string) ([]string, error) {
+// docker save, and returns the content of the file named read.
+func imageFiles(host, image, read string) ([]string, []byte, error) {
 	cmd := exec.Command("docker", "save", image)
 	cmd.Env = append(os.Environ(), "DOCKER_HOST="+host)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer cmd.Wait()
 	var files []string
+	var content []byte
 	outer := tar.NewReader(bufio.NewReader(out))
 	for {
 		h, err := outer.Next()
@@ -466,7 +478,7 @@ func imageFiles(host, image string) ([]string, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("docker save %s: %w", image, err)
+			return nil, nil, fmt.Errorf("docker save %s: %w", image, err)
 		}
 		// Layers are layer.tar files (docker save of engines before 25)
 		// or blobs (OCI layout); a blob that is no tar adds nothing.
@@ -479,9 +491,15 @@ func imageFiles(host, image string) ([]string, error) {
 			if err != nil {
 				break
 			}
-			files = append(files, strings.TrimSuffix(f.Name, "/"))
+			name := strings.TrimSuffix(f.Name, "/")
+			files = append(files, name)
+			if name == read {
+				if content, err = io.ReadAll(inner); err != nil {
+					return nil, nil, fmt.Errorf("docker save %s: %s: %w", image, read, err)
+				}
+			}
 		}
 	}
 	slices.Sort(files)
-	return slices.Compact(files), nil
+	return slices.Compact(files), content, nil
 }
