@@ -17,8 +17,8 @@ cd "$(dirname "$0")/.."
 if [ -z "${DOCKER_HOST:-}" ]; then
   # shellcheck source=.ci/dockerd.sh
   source .ci/dockerd.sh
+  trap dockerd_stop EXIT # first: an engine slow to start is stopped too
   dockerd_start
-  trap dockerd_stop EXIT
 fi
 # shellcheck source=.ci/image.sh
 source .ci/image.sh
