@@ -455,18 +455,21 @@ func (s *Source) task(d *types.Task) (t uptime.Task, ok bool, err error) {
 	if aws.ToString(d.LastStatus) != "RUNNING" || d.StartedAt == nil {
 		return t, false, nil
 	}
-	t, err = uptime.NewTask(aws.ToString(d.TaskArn), aws.ToString(d.ClusterArn))
+	// Every string kept is cloned: the SDK's deserializer cuts a
+	// response's strings from one arena, and a kept substring would keep
+	// the whole response alive (10,000 tasks held 10 MB of arenas).
+	t, err = uptime.NewTask(own(d.TaskArn), own(d.ClusterArn))
 	if err != nil {
 		return t, false, err
 	}
-	t.Family, t.Revision = taskDefinition(aws.ToString(d.TaskDefinitionArn))
-	t.AvailabilityZone = aws.ToString(d.AvailabilityZone)
+	t.Family, t.Revision = taskDefinition(own(d.TaskDefinitionArn))
+	t.AvailabilityZone = own(d.AvailabilityZone)
 	if svc, isService := strings.CutPrefix(aws.ToString(d.Group), "service:"); isService {
-		t.Service = svc
+		t.Service = strings.Clone(svc)
 	}
-	t.LaunchType = string(d.LaunchType)
-	t.CapacityProvider = aws.ToString(d.CapacityProviderName)
-	t.StartedBy = aws.ToString(d.StartedBy)
+	t.LaunchType = strings.Clone(string(d.LaunchType))
+	t.CapacityProvider = own(d.CapacityProviderName)
+	t.StartedBy = own(d.StartedBy)
 	t.StartedAt = *d.StartedAt
 	s.tags(&t, d.Tags)
 	return t, true, nil
@@ -489,6 +492,10 @@ func taskDefinition(arn string) (family, revision string) {
 // matches regardless of case; an exact match wins, and among keys that
 // differ only in case the smallest does, so that the choice does not
 // depend on the order of the tags.
+// own returns a copy of *p, or "" for nil, that shares no memory with the
+// SDK's response.
+func own(p *string) string { return strings.Clone(aws.ToString(p)) }
+
 func (s *Source) tags(t *uptime.Task, tags []types.Tag) {
 	if len(tags) == 0 || len(s.taskTags) == 0 && s.maxTag == "" {
 		return
@@ -513,11 +520,11 @@ func (s *Source) tags(t *uptime.Task, tags []types.Tag) {
 		t.ResourceTags = make([]uptime.ResourceTag, 0, len(picks))
 		for i, p := range picks {
 			if p.found {
-				t.ResourceTags = append(t.ResourceTags, uptime.ResourceTag{Key: s.taskTags[i].lower, Value: p.value})
+				t.ResourceTags = append(t.ResourceTags, uptime.ResourceTag{Key: s.taskTags[i].lower, Value: strings.Clone(p.value)})
 			}
 		}
 	}
-	t.MaxLifetimeTag, t.HasMaxLifetimeTag = life.value, life.found
+	t.MaxLifetimeTag, t.HasMaxLifetimeTag = strings.Clone(life.value), life.found
 }
 
 // tagPick is the tag chosen so far for one wanted key.
