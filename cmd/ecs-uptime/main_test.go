@@ -84,7 +84,7 @@ type process struct {
 	done   chan error
 }
 
-func start(t *testing.T, env ...string) *process {
+func start(t testing.TB, env ...string) *process {
 	t.Helper()
 	cmd := exec.Command(binary)
 	// The health endpoint is off unless a test turns it on: tests run
@@ -101,7 +101,7 @@ func start(t *testing.T, env ...string) *process {
 }
 
 // stop sends sig and returns the exit code and how long the exit took.
-func (p *process) stop(t *testing.T, sig os.Signal) (int, time.Duration) {
+func (p *process) stop(t testing.TB, sig os.Signal) (int, time.Duration) {
 	t.Helper()
 	begin := time.Now()
 	p.cmd.Process.Signal(sig)

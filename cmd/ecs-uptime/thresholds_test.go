@@ -15,7 +15,7 @@ import (
 	"ecs-uptime/uptime/dogstatsd/receiver"
 )
 
-func udpAgent(t *testing.T) *receiver.Server {
+func udpAgent(t testing.TB) *receiver.Server {
 	t.Helper()
 	agent, err := receiver.ListenUDP("127.0.0.1:0")
 	if err != nil {
