@@ -144,16 +144,19 @@ func (v Verdict) EventTitle() string {
 // EventText is the text of a crossing event: the state and message, then
 // the task's full ARN and cluster on lines of their own.
 func (v Verdict) EventText() string {
-	return v.State.String() + ": " + v.Message + "\n" + details(v.Task.Task)
+	return v.State.String() + ": " + v.Message + "\n" + Details(v.Task.Task)
 }
 
 // StopText is the text of the event sent when the maximum lifetime ends
 // the task.
 func (v Verdict) StopText(max time.Duration) string {
-	return fmt.Sprintf("stopping: max lifetime %s reached\ntask %s has run %s\n%s", Age(max), Name(v.Task.Task), Age(v.Task.Uptime), details(v.Task.Task))
+	return fmt.Sprintf("stopping: max lifetime %s reached\ntask %s has run %s\n%s", Age(max), Name(v.Task.Task), Age(v.Task.Uptime), Details(v.Task.Task))
 }
 
-func details(t uptime.Task) string {
+// Details are the lines that end every event text about a task: its full
+// ARN, then its cluster, service and startedBy where known, each on a line
+// of its own.
+func Details(t uptime.Task) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "task_arn: %s", t.ARN)
 	if t.Cluster != "" {
@@ -161,6 +164,9 @@ func details(t uptime.Task) string {
 	}
 	if t.Service != "" {
 		fmt.Fprintf(&b, "\nservice: %s", t.Service)
+	}
+	if t.StartedBy != "" {
+		fmt.Fprintf(&b, "\nstarted_by: %s", t.StartedBy)
 	}
 	return b.String()
 }

@@ -217,7 +217,7 @@ func (s *Sink) reap(ctx context.Context, at time.Time, tu uptime.TaskUptime) err
 			Title: "bad max-lifetime tag on ECS task " + lifetime.Name(t),
 			Text: fmt.Sprintf("ECS task %s carries the tag %s with the value %q, not a positive Go duration such as 6h or 90m.\n"+
 				"ecs-uptime never stops this task while the tag holds that value.\n%s",
-				lifetime.Name(t), s.policy.Tag, t.MaxLifetimeTag, details(t)),
+				lifetime.Name(t), s.policy.Tag, t.MaxLifetimeTag, lifetime.Details(t)),
 			Alert: dogstatsd.AlertWarning, At: at,
 		})
 	}
@@ -236,7 +236,7 @@ func (s *Sink) reap(ctx context.Context, at time.Time, tu uptime.TaskUptime) err
 		log.Warn("task is past its max lifetime; not stopping it: ECS_UPTIME_STOP_TASKS is not true")
 		return s.event(ctx, t, dogstatsd.TaskEvent{
 			Title: title("would stop"),
-			Text:  over + "Not stopped: ECS_UPTIME_STOP_TASKS is not true, so ecs-uptime only reports what it would stop.\n" + details(t),
+			Text:  over + "Not stopped: ECS_UPTIME_STOP_TASKS is not true, so ecs-uptime only reports what it would stop.\n" + lifetime.Details(t),
 			Alert: dogstatsd.AlertWarning, At: at,
 		})
 	}
@@ -247,7 +247,7 @@ func (s *Sink) reap(ctx context.Context, at time.Time, tu uptime.TaskUptime) err
 		log.Warn("task is past its max lifetime; stopping it", slog.String("reason", reason))
 		eventErr = s.event(ctx, t, dogstatsd.TaskEvent{
 			Title: title("stopping"),
-			Text:  over + fmt.Sprintf("Asking ECS to stop it (StopTask, reason %q).\n", reason) + details(t),
+			Text:  over + fmt.Sprintf("Asking ECS to stop it (StopTask, reason %q).\n", reason) + lifetime.Details(t),
 			Alert: dogstatsd.AlertInfo, At: at,
 		})
 	}
@@ -261,7 +261,7 @@ func (s *Sink) reap(ctx context.Context, at time.Time, tu uptime.TaskUptime) err
 		st.refusals = 0
 		return errors.Join(eventErr, s.event(ctx, t, dogstatsd.TaskEvent{
 			Title: title("stopped"),
-			Text:  over + "ECS accepted the stop: it stops the task's containers (SIGTERM, then SIGKILL after their stop timeout).\n" + details(t),
+			Text:  over + "ECS accepted the stop: it stops the task's containers (SIGTERM, then SIGKILL after their stop timeout).\n" + lifetime.Details(t),
 			Alert: dogstatsd.AlertError,
 		}))
 	case ctx.Err() != nil:
@@ -315,18 +315,4 @@ func parseMaxLifetime(v string) (time.Duration, bool) {
 // tag's own text (up to 256 characters) is not quoted.
 func Reason(up, limit time.Duration) string {
 	return fmt.Sprintf("ecs-uptime: ran %s, over its max lifetime %s", lifetime.Age(up), lifetime.Age(limit))
-}
-
-// details are the lines that end every event text: the task's ARN, cluster
-// and startedBy.
-func details(t uptime.Task) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "task_arn: %s", t.ARN)
-	if t.Cluster != "" {
-		fmt.Fprintf(&b, "\ncluster: %s", t.Cluster)
-	}
-	if t.StartedBy != "" {
-		fmt.Fprintf(&b, "\nstarted_by: %s", t.StartedBy)
-	}
-	return b.String()
 }
