@@ -332,7 +332,7 @@ func TestReleaseBuildsTheDockerfileAsImageShDoes(t *testing.T) {
 	if len(errs) > 0 {
 		t.Fatalf("release.yml: %v", errs)
 	}
-	var image, binaries *actionlint.ExecAction
+	var image, sidecar, binaries *actionlint.ExecAction
 	for _, j := range w.Jobs {
 		for _, s := range j.Steps {
 			a, ok := s.Exec.(*actionlint.ExecAction)
@@ -340,6 +340,8 @@ func TestReleaseBuildsTheDockerfileAsImageShDoes(t *testing.T) {
 				continue
 			}
 			switch {
+			case input(a, "push") == "true" && strings.Contains(input(a, "build-args"), "GO_TAGS=noapi"):
+				sidecar = a
 			case input(a, "push") == "true":
 				image = a
 			case strings.HasPrefix(input(a, "outputs"), "type=local,"):
@@ -349,8 +351,16 @@ func TestReleaseBuildsTheDockerfileAsImageShDoes(t *testing.T) {
 			}
 		}
 	}
-	if image == nil || binaries == nil {
-		t.Fatalf("release.yml: want a build-push-action step that pushes the image and one that writes the binaries (type=local); image %v, binaries %v", image != nil, binaries != nil)
+	if image == nil || sidecar == nil || binaries == nil {
+		t.Fatalf("release.yml: want build-push-action steps that push the image and the sidecar image (GO_TAGS=noapi) and one that writes the binaries (type=local); image %v, sidecar %v, binaries %v", image != nil, sidecar != nil, binaries != nil)
+	}
+	// The sidecar image is the image built without the api source, and
+	// nothing else differs.
+	if got, want := input(sidecar, "build-args"), strings.TrimRight(input(image, "build-args"), "\n")+"\nGO_TAGS=noapi"; strings.TrimRight(got, "\n") != want {
+		t.Errorf("the sidecar image's build-args are not the image's plus GO_TAGS=noapi:\n%s\nwant\n%s", got, want)
+	}
+	if input(sidecar, "platforms") != input(image, "platforms") || input(sidecar, "sbom") != input(image, "sbom") || input(sidecar, "provenance") != input(image, "provenance") {
+		t.Error("the sidecar image is not built for the image's platforms with its SBOM and provenance")
 	}
 	for _, step := range []struct {
 		name      string
