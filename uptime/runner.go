@@ -63,7 +63,8 @@ func (r *Runner) LastRead() time.Time {
 
 // Run runs a first cycle at once and then one every Interval until ctx is
 // done (it returns nil) or the Sink asks to stop (it returns that error).
-// Each cycle gets at most one Interval, so cycles never pile up.
+// Each cycle gets at most Timeout (one Interval unless set), and the next
+// starts when it ends at the earliest, so cycles never overlap or pile up.
 func (r *Runner) Run(ctx context.Context) error {
 	if r.Interval <= 0 {
 		return fmt.Errorf("runner: interval must be positive, got %s", r.Interval)
@@ -95,17 +96,14 @@ func (r *Runner) Cycle(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tasks, err := r.Source.Tasks(cctx)
+	if err != nil && ctx.Err() != nil {
+		return nil // shutting down: not a source failure
+	}
 	var partial *PartialError
 	if errors.As(err, &partial) {
-		if ctx.Err() != nil {
-			return nil
-		}
-		err = nil
+		err = nil // some parts were read: a cycle, with the rest held
 	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil // shutting down: not a source failure
-		}
 		if r.readFails == 0 {
 			log.Error("cannot read tasks; sending nothing until the source answers", slog.Any("error", err))
 		}
@@ -140,6 +138,9 @@ func (r *Runner) Cycle(ctx context.Context) error {
 // logUnread logs, once per change of state, each part of the source that a
 // read could not see and each that it sees again.
 func (r *Runner) logUnread(log *slog.Logger, p *PartialError) {
+	if p == nil && len(r.unread) == 0 {
+		return // the usual cycle: complete, after a complete one
+	}
 	now := map[string]bool{}
 	if p != nil {
 		for _, u := range p.Unread {

@@ -114,4 +114,8 @@ func TestLastSuccessKeepsTheMonotonicClock(t *testing.T) {
 	if last.IsZero() || last == last.Round(0) { // Round(0) strips the monotonic reading
 		t.Errorf("LastSuccess = %v: the monotonic clock reading is lost", last)
 	}
+	// LastRead is what the health check reads now: the same must hold.
+	if read := r.LastRead(); read.IsZero() || read == read.Round(0) {
+		t.Errorf("LastRead = %v: the monotonic clock reading is lost", read)
+	}
 }
