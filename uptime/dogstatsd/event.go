@@ -47,25 +47,15 @@ func (s *Sink) TaskEvent(ctx context.Context, t uptime.Task, e TaskEvent) error 
 	default:
 		return fmt.Errorf("event %q about task %s: alert type %q: want info, warning, error or success", e.Title, t.ARN, e.Alert)
 	}
-	var err error
+	var first firstError
 	if s.udp != nil {
-		err = s.udp.prepare(ctx)
+		first.keep(s.udp.prepare(ctx))
 	}
-	if eerr := s.client.Event(&statsd.Event{
-		Title: oneField(e.Title), Text: e.Text, Timestamp: e.At,
-		AggregationKey: Sanitize(t.ARN), AlertType: statsd.EventAlertType(e.Alert),
-		SourceTypeName: "ecs-uptime", Tags: TaskTags(t),
-	}); err == nil {
-		err = eerr
-	}
-	if ferr := s.client.Flush(); err == nil {
-		err = ferr
-	}
-	if serr := s.errs.take(); err == nil {
-		err = serr
-	}
-	if err != nil {
-		return fmt.Errorf("send event %q to dogstatsd: %w", e.Title, err)
+	first.keep(s.event(e.Title, e.Text, e.At, t.ARN, statsd.EventAlertType(e.Alert), TaskTags(t)))
+	first.keep(s.client.Flush())
+	first.keep(s.errs.take())
+	if first.err != nil {
+		return fmt.Errorf("send event %q to dogstatsd: %w", e.Title, first.err)
 	}
 	return nil
 }

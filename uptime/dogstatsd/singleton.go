@@ -25,43 +25,29 @@ func (s *Sink) sendSingletons(c uptime.Cycle) error {
 	if s.singletons == nil {
 		return nil
 	}
-	var first error
-	keep := func(err error) {
-		if err != nil && first == nil {
-			first = err
-		}
-	}
+	var first firstError
 	for _, v := range s.singletons.Observe(c) {
 		tags := SingletonTags(v.Cluster, v.Family)
-		keep(s.client.ServiceCheck(&statsd.ServiceCheck{
+		first.keep(s.client.ServiceCheck(&statsd.ServiceCheck{
 			Name: CheckFamilySingleton, Status: statsd.ServiceCheckStatus(v.State),
 			Timestamp: c.At, Message: oneField(v.Message), Tags: tags,
 		}))
 		if v.Onset {
-			keep(s.client.Event(&statsd.Event{
-				Title: oneField(v.EventTitle()), Text: v.EventText(),
-				Timestamp: c.At, AggregationKey: Sanitize(v.AggregationKey()), AlertType: statsd.Error,
-				SourceTypeName: "ecs-uptime", Tags: tags,
-			}))
+			first.keep(s.event(v.EventTitle(), v.EventText(), c.At, v.AggregationKey(), statsd.Error, tags))
 		}
 	}
-	return first
+	return first.err
 }
 
 // SingletonTags returns the tags of the ecs.family.singleton check and its
 // event: the family and the cluster's name, ARN, region and account.
 // Unknown values are left out rather than sent empty.
 func SingletonTags(cl singleton.Cluster, family string) []string {
-	tags := make([]string, 0, 5)
-	add := func(k, v string) {
-		if v = Sanitize(v); v != "" {
-			tags = append(tags, k+":"+v)
-		}
-	}
-	add(TagTaskFamily, family)
-	add(TagClusterName, cl.Name)
-	add(TagClusterARN, cl.ARN)
-	add(TagRegion, cl.Region)
-	add(TagAccount, cl.Account)
+	tags := make(tagList, 0, 5)
+	tags.add(TagTaskFamily, family)
+	tags.add(TagClusterName, cl.Name)
+	tags.add(TagClusterARN, cl.ARN)
+	tags.add(TagRegion, cl.Region)
+	tags.add(TagAccount, cl.Account)
 	return tags
 }

@@ -158,12 +158,8 @@ func NewWithClient(c Client, containerMetrics bool, p lifetime.Policy) *Sink {
 // event, flushes, and returns an error wrapping uptime.ErrStop, whatever
 // else failed: the process must exit.
 func (s *Sink) Send(ctx context.Context, c uptime.Cycle) error {
-	var firstErr error
-	keep := func(err error) {
-		if err != nil && firstErr == nil {
-			firstErr = err
-		}
-	}
+	var first firstError
+	keep := first.keep
 	if s.udp != nil {
 		keep(s.udp.prepare(ctx))
 	}
@@ -184,21 +180,13 @@ func (s *Sink) Send(ctx context.Context, c uptime.Cycle) error {
 			// One event, the stop, rather than a crossing event followed
 			// by it: the stop says the state and pages once.
 			stop = &verdicts[i]
-			keep(s.client.Event(&statsd.Event{
-				Title: oneField(v.EventTitle()), Text: v.StopText(s.judge.Policy.MaxLifetime),
-				Timestamp: c.At, AggregationKey: Sanitize(t.Task.ARN), AlertType: statsd.Error,
-				SourceTypeName: "ecs-uptime", Tags: tags,
-			}))
+			keep(s.event(v.EventTitle(), v.StopText(s.judge.Policy.MaxLifetime), c.At, t.Task.ARN, statsd.Error, tags))
 		case v.Announce:
 			alert := statsd.Warning
 			if v.State == lifetime.Critical {
 				alert = statsd.Error
 			}
-			keep(s.client.Event(&statsd.Event{
-				Title: oneField(v.EventTitle()), Text: v.EventText(),
-				Timestamp: c.At, AggregationKey: Sanitize(t.Task.ARN), AlertType: alert,
-				SourceTypeName: "ecs-uptime", Tags: tags,
-			}))
+			keep(s.event(v.EventTitle(), v.EventText(), c.At, t.Task.ARN, alert, tags))
 		}
 		if !s.containerMetrics {
 			continue
@@ -211,6 +199,7 @@ func (s *Sink) Send(ctx context.Context, c uptime.Cycle) error {
 	keep(s.sendSingletons(c))
 	keep(s.client.Flush())
 	keep(s.errs.take())
+	firstErr := first.err
 	s.note(c.At, firstErr)
 	if stop != nil {
 		err := fmt.Errorf("task %s reached the max lifetime %s after %s: %w",
@@ -248,6 +237,27 @@ func (s *Sink) Unreachable() (since time.Time, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.downSince, s.downReason
+}
+
+// event sends one event as every event of ecs-uptime goes out: the title
+// made one field, the aggregation key sanitized (both come from outside:
+// task families, ARNs), ecs-uptime as the source type.
+func (s *Sink) event(title, text string, at time.Time, key string, alert statsd.EventAlertType, tags []string) error {
+	return s.client.Event(&statsd.Event{
+		Title: oneField(title), Text: text, Timestamp: at,
+		AggregationKey: Sanitize(key), AlertType: alert,
+		SourceTypeName: "ecs-uptime", Tags: tags,
+	})
+}
+
+// firstError keeps the first non-nil error it is given: a cycle sends
+// everything it can and reports what went wrong first.
+type firstError struct{ err error }
+
+func (f *firstError) keep(err error) {
+	if f.err == nil {
+		f.err = err
+	}
 }
 
 // oneField makes a text that datadog-go writes as is safe in its field:

@@ -39,34 +39,40 @@ func unsafe(c byte) bool {
 	return c == ',' || c == '|' || c == '#' || c < 0x20 || c == 0x7f || c >= 0x80
 }
 
+// tagList is a list of tags that leaves out the unknown ones: add puts
+// key:value with the value sanitized, and nothing for an empty value,
+// rather than a tag sent empty.
+type tagList []string
+
+func (l *tagList) add(key, value string) {
+	if value = Sanitize(value); value != "" {
+		*l = append(*l, key+":"+value)
+	}
+}
+
 // Tag returns "key:value" with the value sanitized.
 func Tag(key, value string) string { return key + ":" + Sanitize(value) }
 
 // TaskTags returns the tags of a task's series. Tags whose value is unknown
 // (no service, no availability zone) are left out rather than sent empty.
 func TaskTags(t uptime.Task) []string {
-	tags := make([]string, 0, 14+len(t.ResourceTags))
-	add := func(k, v string) {
-		if v = Sanitize(v); v != "" {
-			tags = append(tags, k+":"+v)
-		}
-	}
-	add(TagTaskARN, t.ARN)
-	add(TagTaskName, t.Family)
-	add(TagTaskFamily, t.Family)
-	add(TagTaskVersion, t.Revision)
-	add(TagClusterName, t.Cluster)
-	add(TagClusterARN, t.ClusterARN)
-	add(TagRegion, t.Region)
-	add(TagAvailabilityZone, t.AvailabilityZone)
-	add(TagAccount, t.Account)
-	add(TagService, t.Service)
-	add(TagLaunchType, t.LaunchType)
-	add(TagCapacityProvider, t.CapacityProvider)
-	add(TagStartedBy, t.StartedBy)
+	tags := make(tagList, 0, 14+len(t.ResourceTags))
+	tags.add(TagTaskARN, t.ARN)
+	tags.add(TagTaskName, t.Family)
+	tags.add(TagTaskFamily, t.Family)
+	tags.add(TagTaskVersion, t.Revision)
+	tags.add(TagClusterName, t.Cluster)
+	tags.add(TagClusterARN, t.ClusterARN)
+	tags.add(TagRegion, t.Region)
+	tags.add(TagAvailabilityZone, t.AvailabilityZone)
+	tags.add(TagAccount, t.Account)
+	tags.add(TagService, t.Service)
+	tags.add(TagLaunchType, t.LaunchType)
+	tags.add(TagCapacityProvider, t.CapacityProvider)
+	tags.add(TagStartedBy, t.StartedBy)
 	for _, rt := range t.ResourceTags {
 		if k := ResourceTagKey(rt.Key); k != "" {
-			add(k, rt.Value)
+			tags.add(k, rt.Value)
 		}
 	}
 	return tags
@@ -88,20 +94,15 @@ func ResourceTagKey(k string) string {
 // ContainerTags returns the container tags that are added to the task tags
 // on ecs.container.uptime.
 func ContainerTags(c uptime.Container) []string {
-	tags := make([]string, 0, 7)
-	add := func(k, v string) {
-		if v = Sanitize(v); v != "" {
-			tags = append(tags, k+":"+v)
-		}
-	}
+	tags := make(tagList, 0, 7)
 	img := SplitImage(c.Image)
-	add(TagECSContainerName, c.Name)
-	add(TagContainerName, c.RuntimeName)
-	add(TagContainerID, c.ID)
-	add(TagDockerImage, c.Image)
-	add(TagImageName, img.Name)
-	add(TagShortImage, img.Short)
-	add(TagImageTag, img.Tag)
+	tags.add(TagECSContainerName, c.Name)
+	tags.add(TagContainerName, c.RuntimeName)
+	tags.add(TagContainerID, c.ID)
+	tags.add(TagDockerImage, c.Image)
+	tags.add(TagImageName, img.Name)
+	tags.add(TagShortImage, img.Short)
+	tags.add(TagImageTag, img.Tag)
 	return tags
 }
 
