@@ -43,6 +43,68 @@ type Task struct {
 	// carries that tag at all (an empty value is a bad value, not none).
 	MaxLifetimeTag    string
 	HasMaxLifetimeTag bool
+
+	// Kind says whether the task belongs to an ECS service (DESIGN.md,
+	// One-offs and service tasks); the zero value is KindUnknown.
+	Kind Kind
+	// KindPending is set while the source is still learning Kind (docker:
+	// the task's own metadata has not answered yet, for fewer than 3
+	// intervals): a task of unknown kind is judged only once this is false.
+	KindPending bool
+
+	// The task's lifecycle, as the api source knows it (DESIGN.md, Task
+	// lifecycle); empty elsewhere. Status is the task's lastStatus
+	// (PROVISIONING, PENDING, ACTIVATING, RUNNING, DEACTIVATING, STOPPING,
+	// DEPROVISIONING, STOPPED); "" from a source that lists running tasks
+	// only, and counts as RUNNING (see Running).
+	Status        string
+	CreatedAt     time.Time
+	StoppingAt    time.Time
+	StoppedAt     time.Time
+	StopCode      string          // ECS's stopCode: EssentialContainerExited, UserInitiated…
+	StoppedReason string          // ECS's stoppedReason
+	Exits         []ContainerExit // each container's exit, once the task stopped
+	// CPU and Memory are the task-level size as ECS gives it (CPU units
+	// such as "1024", memory in MiB such as "2048"); "" when the task has
+	// none (an EC2 task sized per container).
+	CPU, Memory string
+	ExecEnabled bool // ECS Exec is on for the task
+}
+
+// Kind is whether a task belongs to an ECS service.
+type Kind string
+
+// Task kinds, as the ecs_task_kind tag gives them.
+const (
+	KindUnknown    Kind = ""
+	KindService    Kind = "service"
+	KindStandalone Kind = "standalone"
+)
+
+// String is the kind as the ecs_task_kind tag gives it: "unknown" for
+// KindUnknown.
+func (k Kind) String() string {
+	if k == KindUnknown {
+		return "unknown"
+	}
+	return string(k)
+}
+
+// Task statuses that the uptime rules single out.
+const (
+	StatusRunning = "RUNNING"
+	StatusStopped = "STOPPED"
+)
+
+// Running reports whether the task's status is RUNNING, or unknown to its
+// source (a source that lists running tasks only).
+func (t *Task) Running() bool { return t.Status == "" || t.Status == StatusRunning }
+
+// ContainerExit is how one of a stopped task's containers ended.
+type ContainerExit struct {
+	Name     string // name in the task definition
+	ExitCode *int   // nil when the container never ran or ECS gives none
+	Reason   string // ECS's reason, when it gives one
 }
 
 // ResourceTag is one of a task's AWS resource tags.
