@@ -12,6 +12,7 @@
 // dockerd, docker and go (testdata/fakebin): sourcing leaves the caller's
 // shell options as they were, a failing function returns instead of ending
 // the shell, and .ci/run stops the engine it started and removes its
-// directory however the run ends. The real engine and image build are
+// directory however the run ends, and a go.mod that is not tidy or code that
+// go vet rejects stops it before an engine starts. The real engine and image build are
 // exercised by .ci/run itself.
 package ci

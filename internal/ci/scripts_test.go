@@ -363,7 +363,7 @@ func TestCIRunStopsItsEngine(t *testing.T) {
 				// test command.
 				cmds := r.commands()
 				last := -1
-				for _, step := range []string{"go vet ./...", "gofmt -l .", "go tool actionlint", "shellcheck .ci/run",
+				for _, step := range []string{"go mod tidy -diff", "go vet ./...", "gofmt -l .", "go tool actionlint", "shellcheck .ci/run",
 					"docker build --network none", "go test -race -count=1 ./...", "go test -run ^$ -fuzz"} {
 					i := strings.Index(cmds, step)
 					if i < 0 || i < last {
@@ -371,6 +371,37 @@ func TestCIRunStopsItsEngine(t *testing.T) {
 					}
 					last = i
 				}
+			}
+		})
+	}
+}
+
+// The static checks come first and stop the run with a message that says
+// what to do, before an engine starts: a go.mod that go mod tidy would
+// change (modules imported directly but marked indirect, stale go.sum
+// lines), code that go vet rejects.
+func TestCIRunStaticChecks(t *testing.T) {
+	tests := []struct {
+		name  string
+		fail  string // the go subcommand the stand-in fails
+		wants []string
+	}{
+		{name: "go.mod is not tidy", fail: "mod", wants: []string{"go.mod or go.sum is not tidy", "run go mod tidy and commit both files"}},
+		{name: "go vet fails", fail: "vet", wants: []string{"go vet: failing"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, "FAKE_GO_FAIL="+tc.fail)
+			out, code := r.bash(`bash .ci/run`)
+			if code == 0 {
+				t.Fatalf("exit code 0, want a failure\n%s", out)
+			}
+			wantOutput(t, out, tc.wants...)
+			if n := len(r.engines()); n != 0 {
+				t.Errorf("engines started: %d, want none before the static checks pass", n)
+			}
+			if cmds := r.commands(); strings.Contains(cmds, "go test") {
+				t.Errorf(".ci/run went on to the tests:\n%s", cmds)
 			}
 		})
 	}
