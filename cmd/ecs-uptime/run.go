@@ -46,22 +46,13 @@ func run(ctx context.Context, environ map[string]string, stderr io.Writer) int {
 		return configFailure(stderr, err)
 	}
 	defer src.close()
-	sink, err := dogstatsd.New(dogstatsd.Options{Addr: cfg.AgentAddr(), Tags: cfg.GlobalTags(), ContainerMetrics: cfg.ContainerMetrics,
-		Lifetime: lifetime.Policy{Warning: cfg.Warning, Critical: cfg.Critical, MaxLifetime: cfg.MaxLifetime}, Singletons: cfg.Singletons})
+	runner, sink, err := wire(&cfg, src, log, nil)
 	if err != nil {
-		return configFailure(stderr, fmt.Errorf("DD_AGENT_HOST/DD_DOGSTATSD_PORT/DD_DOGSTATSD_URL: %w", err))
+		return configFailure(stderr, err)
 	}
 	v, _ := buildVersion()
 	log.Info("ecs-uptime started", slog.String("version", v), slog.String("source", src.name),
 		slog.String("reads", src.from), slog.String("agent", cfg.AgentAddr()), slog.Duration("interval", cfg.Interval))
-	runner := &uptime.Runner{
-		Source:   src.Source,
-		Sink:     src.wrap(sink, &cfg, log),
-		Tracker:  uptime.NewTracker(nil, log),
-		Interval: cfg.Interval,
-		Timeout:  src.timeout,
-		Log:      log,
-	}
 	if cfg.HealthPort > 0 {
 		hctx, stopHealth := context.WithCancel(ctx)
 		defer stopHealth()
@@ -91,6 +82,25 @@ func run(ctx context.Context, environ map[string]string, stderr io.Writer) int {
 		log.Error("stopped", slog.Any("error", runErr))
 		return exitFailure
 	}
+}
+
+// wire builds what runs each cycle for the configuration and the source:
+// the Runner, and the DogStatsD sink it ends in (for the health check and
+// Close). now is the clock (time.Now when nil; tests fix it).
+func wire(cfg *config.Config, src source, log *slog.Logger, now func() time.Time) (*uptime.Runner, *dogstatsd.Sink, error) {
+	sink, err := dogstatsd.New(dogstatsd.Options{Addr: cfg.AgentAddr(), Tags: cfg.GlobalTags(), ContainerMetrics: cfg.ContainerMetrics,
+		Lifetime: lifetime.Policy{Warning: cfg.Warning, Critical: cfg.Critical, MaxLifetime: cfg.MaxLifetime}, Singletons: cfg.Singletons})
+	if err != nil {
+		return nil, nil, fmt.Errorf("DD_AGENT_HOST/DD_DOGSTATSD_PORT/DD_DOGSTATSD_URL: %w", err)
+	}
+	return &uptime.Runner{
+		Source:   src.Source,
+		Sink:     src.wrap(sink, cfg, log),
+		Tracker:  uptime.NewTracker(now, log),
+		Interval: cfg.Interval,
+		Timeout:  src.timeout,
+		Log:      log,
+	}, sink, nil
 }
 
 // source is the Source chosen for the configuration, with what it reads
