@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -190,8 +191,16 @@ func TestWireGolden(t *testing.T) {
 					fmt.Fprintf(&out, ": %v", err)
 				}
 				out.WriteString("\n")
+				// DogStatsD lines are independent of each other: their order
+				// within a cycle's flush is not part of the contract, their
+				// bytes are.
+				var lines []string
 				for _, p := range drain(agent) {
-					out.WriteString(p.Raw + "\n")
+					lines = append(lines, p.Raw)
+				}
+				slices.Sort(lines)
+				for _, l := range lines {
+					out.WriteString(l + "\n")
 				}
 			}
 			if stopper != nil {
