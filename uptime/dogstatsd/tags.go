@@ -132,3 +132,49 @@ func SplitImage(ref string) Image {
 	img.Short = name[strings.LastIndexByte(name, '/')+1:]
 	return img
 }
+
+// FamilyTags returns the tags of a signal about a task family in a cluster
+// (the ecs.family.singleton check and its event): the family and the
+// cluster's name, ARN, region and account. Unknown values are left out
+// rather than sent empty.
+func FamilyTags(cl uptime.Cluster, family string) []string {
+	tags := make(tagList, 0, 5)
+	tags.add(TagTaskFamily, family)
+	tags.add(TagClusterName, cl.Name)
+	tags.add(TagClusterARN, cl.ARN)
+	tags.add(TagRegion, cl.Region)
+	tags.add(TagAccount, cl.Account)
+	return tags
+}
+
+// SubjectTags returns the tags of a signal about s: a task's tags (with
+// its container's and its status when set), or a family's.
+func SubjectTags(s uptime.Subject) []string {
+	if s.Task == nil {
+		return FamilyTags(s.Cluster, s.Family)
+	}
+	tags := TaskTags(*s.Task)
+	if s.Status != "" {
+		tags = append(tags, Tag(TagTaskStatus, s.Status))
+	}
+	if s.Container != nil {
+		tags = append(tags, ContainerTags(*s.Container)...)
+	}
+	return tags
+}
+
+// tagCache computes the task tags of one Write once per task: the task's
+// gauge, check and events share them.
+type tagCache map[*uptime.Task][]string
+
+func (c tagCache) of(s uptime.Subject) []string {
+	if s.Task == nil || s.Container != nil || s.Status != "" {
+		return SubjectTags(s)
+	}
+	if tags, ok := c[s.Task]; ok {
+		return tags
+	}
+	tags := TaskTags(*s.Task)
+	c[s.Task] = tags
+	return tags
+}
