@@ -35,6 +35,7 @@ const (
 	TagAvailabilityZone = "availability-zone"
 	TagAccount          = "aws_account"
 	TagService          = "ecs_service"
+	TagTaskKind         = "ecs_task_kind" // service, standalone or unknown (uptime.Kind)
 
 	// The api source's own task tags.
 	TagLaunchType       = "ecs_launch_type"
@@ -43,6 +44,8 @@ const (
 
 	// The status of a task in a status other than RUNNING (api source).
 	TagTaskStatus = "ecs_task_status"
+	// ecs_exec:enabled on a task with ECS Exec on (api source).
+	TagExec = "ecs_exec"
 )
 
 // Container tag keys.
