@@ -2,7 +2,9 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -35,37 +37,63 @@ func TestReadmeQuickStart(t *testing.T) {
 			t.Errorf("Quick start lacks %s", want)
 		}
 	}
+	// The Quick start's test command is the one CI runs.
+	const testCmd = "go test -race -count=1 ./..."
+	if !strings.Contains(quick, "\n"+testCmd+" ") {
+		t.Errorf("Quick start lacks the line %q", testCmd)
+	}
+	if !strings.Contains(readRepoFile(t, ".ci/run"), "\n"+testCmd+"\n") {
+		t.Errorf(".ci/run does not run %q, the Quick start's test command", testCmd)
+	}
 	if !strings.Contains(readRepoFile(t, "Dockerfile"), "\nENTRYPOINT [\"/ecs-uptime\"]\n") {
 		t.Error(`the Dockerfile's ENTRYPOINT is not ["/ecs-uptime"]: "docker run IMAGE inject" would not run the inject command`)
 	}
 }
 
-// Every flag the README gives inject and monitor, whether run as
-// ecs-uptime or through the image, is one the command has.
-func TestReadmeFlagsExist(t *testing.T) {
-	readme := readRepoFile(t, "README.md")
+// Every flag the README and the guide (docs/, and the READMEs beside the
+// files they describe) give inject and monitor, whether run as ecs-uptime
+// or through the image, is one the command has.
+func TestDocFlagsExist(t *testing.T) {
+	var pages []string
+	for _, pattern := range []string{"../../*.md", "../../docs/*.md", "../../*/README.md"} {
+		m, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages = append(pages, m...)
+	}
+	if !slices.Contains(pages, "../../docs/sidecar.md") {
+		t.Fatalf("pages %v lack docs/sidecar.md, where inject is described", pages)
+	}
 	// "ecs-uptime inject --image X --critical 2h", "ecs-uptime:1.2.3 monitor --family x",
 	// up to the end of the line or of the inline code span.
 	use := regexp.MustCompile("ecs-uptime(?::[^ `]+)? (inject|monitor)((?: [^`\\n|>]*)?)")
 	flagRE := regexp.MustCompile(` --([a-z][a-z-]*)`)
 	helps := map[string]string{}
 	seen := 0
-	for _, m := range use.FindAllStringSubmatch(readme, -1) {
+	for _, page := range pages {
+		checkFlags(t, page, readRepoFile(t, strings.TrimPrefix(page, "../../")), use, flagRE, helps, &seen)
+	}
+	if seen < 5 {
+		t.Errorf("found %d flags of inject and monitor in %v; the pattern no longer reads them", seen, pages)
+	}
+}
+
+func checkFlags(t *testing.T, page, text string, use, flagRE *regexp.Regexp, helps map[string]string, seen *int) {
+	t.Helper()
+	for _, m := range use.FindAllStringSubmatch(text, -1) {
 		cmd := m[1]
 		if _, ok := helps[cmd]; !ok {
 			out, _ := command(cmd, "--help").CombinedOutput()
 			helps[cmd] = string(out)
 		}
 		for _, f := range flagRE.FindAllStringSubmatch(m[2], -1) {
-			seen++
+			*seen++
 			if f[1] == "help" || strings.Contains(helps[cmd], "\n  -"+f[1]+" ") || strings.Contains(helps[cmd], "\n  -"+f[1]+"\n") {
 				continue
 			}
-			t.Errorf("README: ecs-uptime %s --%s: no such flag (in %q)", cmd, f[1], strings.TrimSpace(m[0]))
+			t.Errorf("%s: ecs-uptime %s --%s: no such flag (in %q)", strings.TrimPrefix(page, "../../"), cmd, f[1], strings.TrimSpace(m[0]))
 		}
-	}
-	if seen < 5 {
-		t.Errorf("found %d flags of inject and monitor in the README; the pattern no longer reads it", seen)
 	}
 }
 

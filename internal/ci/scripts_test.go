@@ -139,9 +139,9 @@ func wantOutput(t *testing.T, out string, wants ...string) {
 	}
 }
 
-// Contributors source .ci/dockerd.sh in their interactive shell (README,
-// Contributing): it must not turn on errexit there, where the first failing
-// command would close the terminal and leave the engine running.
+// Contributors source .ci/dockerd.sh in their interactive shell
+// (docs/development.md): it must not turn on errexit there, where the first
+// failing command would close the terminal and leave the engine running.
 func TestSourcingLeavesTheShellOptions(t *testing.T) {
 	for _, file := range []string{".ci/dockerd.sh", ".ci/image.sh"} {
 		t.Run(file, func(t *testing.T) {

@@ -16,8 +16,8 @@ import (
 // readOnlyAPI is every engine request the host daemon may send: the ping
 // (HEAD, or GET on old engines), the version, the container list, a
 // container's inspect and the event stream. It is what a filtering socket
-// proxy in front of the engine should allow, and nothing else (README, Run
-// it as a host daemon).
+// proxy in front of the engine should allow, and nothing else
+// (docs/security.md, Enforce it with a filtering proxy).
 var readOnlyAPI = []struct {
 	methods string
 	path    *regexp.Regexp

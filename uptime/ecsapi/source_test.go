@@ -540,7 +540,7 @@ func TestStopTask(t *testing.T) {
 			if got := arnsOf(after); !slices.Equal(got, []string{keep}) {
 				t.Errorf("after the stop the scan reports %v, want only %s", got, keep)
 			}
-			// Stopping twice is harmless, as the README promises for two scanners.
+			// Stopping twice is harmless, as docs/cluster-scan.md promises for two scanners.
 			if err := src.StopTask(context.Background(), target, tc.reason); err != nil {
 				t.Errorf("second StopTask: %v", err)
 			}
