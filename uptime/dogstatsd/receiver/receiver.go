@@ -184,6 +184,12 @@ func (p *Packet) takeCardTag() {
 // check texts.
 func unescape(s string) string { return strings.ReplaceAll(s, `\n`, "\n") }
 
+// BufferSize is what the Agent reads of one datagram by default
+// (dogstatsd_buffer_size): it cuts a longer one, and the lines cut no
+// longer parse. The Server reads more, and reports a longer datagram as an
+// error.
+const BufferSize = 8192
+
 // Server receives DogStatsD datagrams and keeps the parsed packets.
 type Server struct {
 	conn    net.PacketConn
@@ -236,6 +242,9 @@ func (s *Server) serve() {
 			return
 		}
 		s.mu.Lock()
+		if n > BufferSize {
+			s.errs = append(s.errs, fmt.Errorf("a datagram of %d bytes, over the Agent's %d: the Agent would cut it: %.200q…", n, BufferSize, buf[:n]))
+		}
 		for _, line := range strings.Split(string(buf[:n]), "\n") {
 			if line == "" {
 				continue
