@@ -29,7 +29,7 @@ func lookupHost(ctx context.Context, host string) ([]netip.Addr, error) {
 }
 
 // udpWriter is the datagram writer behind the datadog-go client when the
-// Agent listens on UDP. It does two things datadog-go's own does not:
+// Agent listens on UDP. It does three things datadog-go's own does not:
 //
 //   - It resolves the Agent's host name when a cycle starts rather than when
 //     the process starts, and again after the Agent refused datagrams: a name
