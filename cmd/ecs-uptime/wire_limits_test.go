@@ -114,6 +114,9 @@ func TestNothingLostOnTheWire(t *testing.T) {
 				switch {
 				case p.Kind == receiver.Metric && p.Name == dogstatsd.MetricTaskUptime:
 					gauges[arn]++
+					if arn == big && gauges[arn] == 1 {
+						t.Logf("the big task's gauge: %d bytes", len(p.Raw))
+					}
 				case p.Kind == receiver.ServiceCheck && p.Name == dogstatsd.CheckTaskLifetime:
 					checks[arn]++
 				case p.Kind == receiver.ServiceCheck && p.Name == dogstatsd.CheckFamilySingleton:
