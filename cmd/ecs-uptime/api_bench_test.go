@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"ecs-uptime/uptime/dogstatsd/receiver"
 	"ecs-uptime/uptime/ecsapi/ecsfake"
 )
 
@@ -39,7 +41,11 @@ func processCPU(pid int) (time.Duration, error) {
 // (in this process, so that its cost is not the binary's) at 10, 1,000 and
 // 10,000 tasks, at the highest rate the configuration allows (20 requests
 // per second), and reports per cycle the API calls and the binary's CPU
-// time, and its peak RSS; it fails unless every cycle reads every task. Cycles are counted from the fake's ListClusters
+// time, and its peak RSS; it fails unless every cycle reads every task and
+// every line of every cycle it sent arrives (a gauge and a service check
+// per task: cycles-all-lines counts the cycles received whole). The last
+// case runs the binary with GOMAXPROCS=1, where the DogStatsD sender
+// competes with the scan for the one P. Cycles are counted from the fake's ListClusters
 // calls (one per cycle: no ECS_UPTIME_CLUSTERS); the first cycle, with the
 // process's start, is left out.
 //
@@ -50,8 +56,13 @@ func BenchmarkAPIProcess(b *testing.B) {
 	for _, tc := range []struct {
 		tasks, clusters, cycles int
 		interval                string
-	}{{10, 1, 40, "200ms"}, {1000, 1, 10, "1s"}, {10000, 10, 3, "5s"}} {
-		b.Run(fmt.Sprintf("tasks=%d", tc.tasks), func(b *testing.B) {
+		procs                   int // the binary's GOMAXPROCS; 0: the machine's
+	}{{10, 1, 40, "200ms", 0}, {1000, 1, 10, "1s", 0}, {10000, 10, 3, "5s", 0}, {10000, 10, 3, "5s", 1}} {
+		name := fmt.Sprintf("tasks=%d", tc.tasks)
+		if tc.procs > 0 {
+			name += fmt.Sprintf(",gomaxprocs=%d", tc.procs)
+		}
+		b.Run(name, func(b *testing.B) {
 			for range b.N {
 				fake := ecsfake.Start(b)
 				now := time.Now()
@@ -59,7 +70,8 @@ func BenchmarkAPIProcess(b *testing.B) {
 					fake.AddTask(ecsfake.Task{Region: "eu-west-1", Cluster: fmt.Sprintf("c%d", i%tc.clusters), Family: "app",
 						StartedAt: now.Add(-time.Duration(i) * time.Second), Tags: []ecsfake.Tag{{Key: "team", Value: "data"}}})
 				}
-				agent := udpAgent(b)
+				agent := bigBufferAgent(b)
+				lines := countLines(agent)
 				var mu sync.Mutex
 				var starts []int // requests seen when each cycle's ListClusters came
 				seen := 0
@@ -71,8 +83,12 @@ func BenchmarkAPIProcess(b *testing.B) {
 					}
 					seen++
 				})
-				p := start(b, apiEnv(fake, agent, "ECS_UPTIME_INTERVAL="+tc.interval, "ECS_UPTIME_API_RATE=20",
-					"ECS_UPTIME_TASK_TAGS=team", "ECS_UPTIME_LOG_LEVEL=error")...)
+				env := apiEnv(fake, agent, "ECS_UPTIME_INTERVAL="+tc.interval, "ECS_UPTIME_API_RATE=20",
+					"ECS_UPTIME_TASK_TAGS=team", "ECS_UPTIME_LOG_LEVEL=error")
+				if tc.procs > 0 {
+					env = append(env, fmt.Sprintf("GOMAXPROCS=%d", tc.procs))
+				}
+				p := start(b, env...)
 				// waitCycle waits until cycle k (from 1) starts and returns the
 				// binary's CPU time then.
 				waitCycle := func(k int) time.Duration {
@@ -106,13 +122,134 @@ func BenchmarkAPIProcess(b *testing.B) {
 				if code, _ := p.stop(b, syscall.SIGTERM); code != exitOK {
 					b.Fatalf("exit %d; logs:\n%s", code, p.stderr)
 				}
+				drops := udpDrops(b, agent.Addr())
+				sent, short := lines.stop(tc.tasks)
+				if drops > 0 {
+					short += fmt.Sprintf("; the receiving socket dropped %d datagrams (the test process's receiver, not the binary)", drops)
+				}
+				if short != "" {
+					b.Errorf("lines lost: %s; logs:\n%s", short, p.stderr)
+				}
+				if strings.Contains(p.stderr.String(), "not sent") || strings.Contains(p.stderr.String(), "queue is full") {
+					b.Errorf("the binary reports lines not sent:\n%s", p.stderr)
+				}
 				if want := 1 + 2*((tc.tasks/tc.clusters+99)/100)*tc.clusters; calls != want*tc.cycles {
 					b.Errorf("%d calls over %d cycles, want %d a cycle: a scan was cut short", calls, tc.cycles, want)
 				}
 				b.ReportMetric(float64(calls)/float64(tc.cycles), "calls/cycle")
 				b.ReportMetric(float64((to-from).Microseconds())/1000/float64(tc.cycles), "cpu-ms/cycle")
 				b.ReportMetric(float64(st["VmHWM"])/1024, "peak-RSS-MiB")
+				b.ReportMetric(float64(sent), "cycles-all-lines")
 			}
 		})
 	}
+}
+
+// lineCounter counts, as they arrive, the task gauges by task and the
+// lifetime checks by cycle (their timestamp), without keeping them.
+type lineCounter struct {
+	done    chan struct{}
+	stopped chan struct{}
+	gauges  map[string]int // task ARN → gauges
+	checks  map[string]int // check timestamp → checks
+	errs    int
+}
+
+func countLines(agent *receiver.Server) *lineCounter {
+	c := &lineCounter{done: make(chan struct{}), stopped: make(chan struct{}), gauges: map[string]int{}, checks: map[string]int{}}
+	go func() {
+		defer close(c.stopped)
+		for {
+			ps, errs := agent.Packets()
+			c.errs += len(errs)
+			for _, p := range ps {
+				switch p.Kind {
+				case receiver.Metric:
+					arn, _ := p.Tag("task_arn")
+					c.gauges[arn]++
+				case receiver.ServiceCheck:
+					c.checks[p.Fields["d"]]++
+				}
+			}
+			select {
+			case <-agent.Updates():
+			case <-time.After(100 * time.Millisecond):
+			case <-c.done:
+				return
+			}
+		}
+	}()
+	return c
+}
+
+// stop stops counting and returns how many cycles arrived whole, and what
+// is missing ("" when nothing is): each cycle a check per task, and each
+// task as many gauges as there were cycles.
+func (c *lineCounter) stop(tasks int) (cycles int, missing string) {
+	time.Sleep(200 * time.Millisecond) // the last datagrams
+	close(c.done)
+	<-c.stopped
+	var short []string
+	for at, n := range c.checks {
+		if n != tasks {
+			short = append(short, fmt.Sprintf("the cycle at %s sent %d of %d checks", at, n, tasks))
+		}
+	}
+	if len(c.gauges) != tasks {
+		short = append(short, fmt.Sprintf("gauges of %d tasks, want %d", len(c.gauges), tasks))
+	}
+	lost := 0
+	for _, n := range c.gauges {
+		lost += len(c.checks) - n
+	}
+	if lost != 0 {
+		short = append(short, fmt.Sprintf("%d gauges short over %d cycles", lost, len(c.checks)))
+	}
+	if c.errs > 0 {
+		short = append(short, fmt.Sprintf("%d lines that do not parse", c.errs))
+	}
+	return len(c.checks), strings.Join(short, "; ")
+}
+
+// udpDrops returns how many datagrams the kernel dropped at the local UDP
+// socket bound to addr (host:port) because its receive buffer was full
+// (/proc/net/udp, last column).
+func udpDrops(b *testing.B, addr string) int {
+	_, port, _ := strings.Cut(addr, ":")
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data, err := os.ReadFile("/proc/net/udp")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) > 12 && strings.HasSuffix(f[1], fmt.Sprintf(":%04X", n)) {
+			d, _ := strconv.Atoi(f[len(f)-1])
+			return d
+		}
+	}
+	return 0
+}
+
+// bigBufferAgent is a UDP receiver with a 64 MiB receive buffer (past
+// net.core.rmem_max when the test runs as root): the test process, busy
+// with the fake ECS API, reads a scan's burst (20,000 lines) slower than
+// the Agent does, and what this benchmark counts is what the binary sends.
+func bigBufferAgent(b *testing.B) *receiver.Server {
+	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) {
+			if syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUFFORCE, 64<<20) != nil {
+				syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 64<<20)
+			}
+		})
+	}}
+	agent, err := receiver.ListenUDPWith(lc, "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { agent.Close() })
+	return agent
 }

@@ -91,7 +91,13 @@ func run(ctx context.Context, environ map[string]string, stderr io.Writer) int {
 // the health check and Close). now is the clock (time.Now when nil; tests
 // fix it).
 func wire(cfg *config.Config, src source, log *slog.Logger, now func() time.Time) (*uptime.Runner, *dogstatsd.Sink, error) {
-	sink, err := dogstatsd.New(dogstatsd.Options{Addr: cfg.AgentAddr(), Tags: cfg.GlobalTags()})
+	// A slow Agent delays a cycle's sends up to the cycle's own bound
+	// (uptime.Runner.Timeout; zero: the interval).
+	timeout := src.timeout
+	if timeout <= 0 {
+		timeout = cfg.Interval
+	}
+	sink, err := dogstatsd.New(dogstatsd.Options{Addr: cfg.AgentAddr(), Tags: cfg.GlobalTags(), Timeout: timeout, Log: log})
 	if err != nil {
 		return nil, nil, fmt.Errorf("DD_AGENT_HOST/DD_DOGSTATSD_PORT/DD_DOGSTATSD_URL: %w", err)
 	}

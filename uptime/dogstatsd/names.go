@@ -6,7 +6,9 @@
 // here.
 //
 // It reads no source, computes no uptime and judges nothing (the stages of
-// the uptime.Pipeline do); it only tags and sends what it is handed.
+// the uptime.Pipeline do); it only tags and sends what it is handed, each
+// message made to fit one datagram the Agent reads whole (MaxDatagram),
+// and loses no line to a sender that falls behind.
 package dogstatsd
 
 import "ecs-uptime/uptime"

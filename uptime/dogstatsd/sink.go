@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -26,11 +27,15 @@ type Client interface {
 // Sink writes each cycle's signals as DogStatsD lines and flushes them
 // before Write returns, so that the Agent has them within the interval. It
 // implements uptime.Output: it names, tags and sends what the stages
-// decided, and decides nothing.
+// decided, and decides nothing; it only makes each message fit the wire.
 type Sink struct {
-	client Client
-	errs   *errorLog
-	udp    *udpWriter // nil over a Unix socket or with NewWithClient
+	client  Client
+	errs    *errorLog
+	link    transport // under the client; nil with NewWithClient
+	size    sizer     // the client's global tags, for the length of each line
+	timeout time.Duration
+	log     *slog.Logger
+	tooLong map[string]bool // kinds of message already logged as too long to send
 
 	mu         sync.Mutex
 	downSince  time.Time // the first cycle of the current run of failed sends
@@ -45,9 +50,37 @@ type Options struct {
 	// Tags are global "key:value" tags added to every series; values are
 	// sanitized here.
 	Tags []string
+	// Timeout bounds one Write: what the Agent has not taken by then is
+	// not sent, and counted in Write's error. The process gives it the
+	// Runner's timeout. Zero: no bound but ctx's (see Write).
+	Timeout time.Duration
+	// Log is where a message too long to send is reported; nil: the
+	// default logger.
+	Log *slog.Logger
 
 	lookup lookupFunc // resolves the UDP host; nil: the system resolver
 }
+
+// How the Sink feeds datadog-go's sender: it flushes every flushLines
+// lines or flushBytes bytes and so waits for the sender to have written
+// them, so that the sender's queue (senderQueue payloads, each holding a
+// line at least) never fills and drops a payload, however far behind the
+// sender is (a process short of CPU, an Agent slow to read).
+const (
+	flushLines  = 64
+	flushBytes  = 4 * MaxDatagram
+	senderQueue = flushLines
+	// bufferPool payload buffers (MaxDatagram bytes each) stay allocated
+	// for good: a chunk fills five at most. Past the pool, the client
+	// allocates a buffer rather than wait or drop.
+	bufferPool = 8
+)
+
+// shutdownGrace is how long a Write goes on once ctx is done (the process
+// is shutting down): an event decided just before (ECS accepted a stop)
+// still reaches an Agent that takes it, and one that does not cannot hold
+// up the exit.
+const shutdownGrace = 2 * time.Second
 
 // OriginOptOutTag goes on every line: it asks an Agent that does origin
 // detection (on its Unix socket, or from the client's container ID) to add
@@ -76,6 +109,21 @@ var ddEnvTags = []string{"DD_ENV", "DD_SERVICE", "DD_VERSION", "DD_ENTITY_ID"}
 // from the environment: pass them, sanitized, in opts.Tags (the config
 // package does).
 func New(opts Options) (*Sink, error) {
+	var link transport
+	if isSocket(opts.Addr) {
+		link = newUnixWriter(opts.Addr)
+	} else {
+		udp, err := newUDPWriter(opts.Addr, opts.lookup)
+		if err != nil {
+			return nil, fmt.Errorf("dogstatsd client for %q: %w", opts.Addr, err)
+		}
+		link = udp
+	}
+	return newSink(opts, link)
+}
+
+// newSink makes the Sink and its datadog-go client, which writes to link.
+func newSink(opts Options, link transport) (*Sink, error) {
 	for _, v := range ddEnvTags {
 		os.Unsetenv(v)
 	}
@@ -97,25 +145,25 @@ func New(opts Options) (*Sink, error) {
 		statsd.WithCardinality(statsd.CardinalityNotSet),
 		statsd.WithoutClientSideAggregation(),
 		statsd.WithWorkersCount(1),
+		// Payloads of up to MaxDatagram bytes, over UDP too: datadog-go
+		// gives any writer but its own Unix one its UDP default, 1,432
+		// bytes, and drops a longer message. The UDP writer still packs
+		// short lines in datagrams of 1,432 bytes.
+		statsd.WithMaxBytesPerPayload(MaxDatagram),
 		// The default pool preallocates 2048 buffers (2.9 MB over UDP,
 		// 4 MB over a Unix socket) that stay live for good and double
-		// the heap the GC lets grow; a cycle fills a few. Past the pool,
-		// the client allocates a buffer and drops nothing.
-		statsd.WithBufferPoolSize(16),
+		// the heap the GC lets grow.
+		statsd.WithBufferPoolSize(bufferPool),
+		statsd.WithSenderQueueSize(senderQueue),
 		statsd.WithTags(tags),
 		statsd.WithErrorHandler(errs.record),
 	}
-	s := &Sink{errs: errs}
-	var err error
-	if isSocket(opts.Addr) {
-		s.client, err = statsd.New(opts.Addr, options...)
-	} else if s.udp, err = newUDPWriter(opts.Addr, opts.lookup); err == nil {
-		s.client, err = statsd.NewWithWriter(s.udp, options...)
-	}
+	client, err := statsd.NewWithWriter(link, options...)
 	if err != nil {
 		return nil, fmt.Errorf("dogstatsd client for %q: %w", opts.Addr, err)
 	}
-	return s, nil
+	return &Sink{client: client, errs: errs, link: link, size: newSizer(tags), timeout: opts.Timeout,
+		log: opts.Log, tooLong: map[string]bool{}}, nil
 }
 
 // isSocket reports whether addr names a Unix socket in datadog-go's form.
@@ -129,43 +177,200 @@ func isSocket(addr string) bool {
 }
 
 // NewWithClient returns a Sink that sends through c (a test double or a
-// wrapper); global tags are c's business.
+// wrapper); global tags are c's business, and the size of each message is
+// reckoned without them.
 func NewWithClient(c Client) *Sink {
-	return &Sink{client: c, errs: &errorLog{}}
+	return &Sink{client: c, errs: &errorLog{}, tooLong: map[string]bool{}}
 }
 
 // Write sends the signals of one cycle (uptime.Output): every gauge, every
-// service check (at s.At) and every event, then flushes. It returns the
-// first error met while sending, so that an Agent that is away shows: over
-// UDP, that includes the Agent's refusal of the previous cycle's datagrams
-// and a host name that does not resolve (looked up again each cycle until
-// it does).
+// service check (at s.At) and every event, each made to fit one datagram
+// (an event's text or a check's message cut if it must), then flushes. It
+// returns the first error met while sending, so that an Agent that is away
+// shows: over UDP, that includes the Agent's refusal of the previous
+// cycle's datagrams and a host name that does not resolve (looked up again
+// each cycle until it does).
+//
+// No line is dropped because the sender is behind: Write hands the lines
+// to datadog-go in chunks and waits for each chunk to be written, so a
+// slow Agent delays the cycle instead. The wait is bounded by
+// Options.Timeout and, once ctx is done, by shutdownGrace; the lines that
+// did not go by then are counted in the error.
 func (s *Sink) Write(ctx context.Context, sig *uptime.Signals) error {
+	ctx, done := s.bound(ctx)
+	defer done()
 	var first firstError
 	keep := first.keep
-	if s.udp != nil {
-		keep(s.udp.prepare(ctx))
+	if s.link != nil {
+		keep(s.link.open(ctx))
+		stop := context.AfterFunc(ctx, s.link.halt)
+		defer stop()
 	}
+	w := writing{sink: s, ctx: ctx, keep: keep}
 	tags := tagCache{}
 	for _, g := range sig.Gauges {
-		keep(s.client.Gauge(g.Name, g.Value, tags.of(g.About), 1))
+		w.gauge(g, tags.of(g.About))
 	}
 	for _, c := range sig.Checks {
-		keep(s.client.ServiceCheck(&statsd.ServiceCheck{
-			Name: c.Name, Status: statsd.ServiceCheckStatus(c.Status),
-			Timestamp: sig.At, Message: oneField(c.Message), Tags: tags.of(c.About),
-		}))
+		w.check(c, sig.At, tags.of(c.About))
 	}
 	for _, e := range sig.Events {
-		keep(s.event(e, tags.of(e.About)))
+		w.event(e, tags.of(e.About))
 	}
 	keep(s.client.Flush())
 	keep(s.errs.take())
+	lost := w.unsent + s.errs.dropped()
+	if s.link != nil {
+		lost += s.link.lost()
+	}
+	if lost > 0 && first.err == nil {
+		first.err = ctx.Err()
+	}
 	s.note(sig.At, first.err)
-	if first.err != nil {
+	switch {
+	case lost > 0:
+		return fmt.Errorf("send to dogstatsd: %d of %d lines not sent: %w", lost, w.lines, first.err)
+	case first.err != nil:
 		return fmt.Errorf("send to dogstatsd: %w", first.err)
 	}
 	return nil
+}
+
+// bound returns the context that bounds one Write: Options.Timeout, and
+// shutdownGrace once ctx is done.
+func (s *Sink) bound(ctx context.Context) (context.Context, func()) {
+	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	tctx, cancelTimeout := bctx, context.CancelFunc(func() {})
+	if s.timeout > 0 {
+		tctx, cancelTimeout = context.WithTimeout(bctx, s.timeout)
+	}
+	stop := context.AfterFunc(ctx, func() {
+		grace := time.NewTimer(shutdownGrace)
+		defer grace.Stop()
+		select {
+		case <-grace.C:
+			cancel()
+		case <-tctx.Done():
+		}
+	})
+	return tctx, func() { stop(); cancelTimeout(); cancel() }
+}
+
+// writing is one Write under way: it makes each message fit a datagram,
+// hands it to the client and flushes in chunks.
+type writing struct {
+	sink *Sink
+	ctx  context.Context
+	keep func(error)
+
+	lines  int // the lines the Write was to send
+	unsent int // of them, those not handed to the client
+	chunk  int // lines handed since the last flush
+	bytes  int // and their bytes
+}
+
+// send hands one line of size bytes to the client (hand), unless the
+// Write's bound has passed, and flushes when a chunk is full.
+func (w *writing) send(size int, hand func() error) {
+	w.lines++
+	if w.ctx.Err() != nil {
+		w.unsent++
+		return
+	}
+	err := hand()
+	var tooLong statsd.MessageTooLongError
+	if errors.As(err, &tooLong) {
+		w.unsent++ // a size reckoned wrong: counted, never silent
+	}
+	w.keep(err)
+	w.chunk++
+	w.bytes += size + 1
+	if w.chunk >= flushLines || w.bytes >= flushBytes {
+		w.keep(w.sink.client.Flush())
+		w.chunk, w.bytes = 0, 0
+	}
+}
+
+func (w *writing) gauge(g uptime.Gauge, tags []string) {
+	size := w.sink.size.gauge(g.Name, g.Value, tags)
+	if size > maxLine {
+		w.sink.cannotFit("gauge "+g.Name, size, g.About)
+		return
+	}
+	w.send(size, func() error { return w.sink.client.Gauge(g.Name, g.Value, tags, 1) })
+}
+
+// check sends one service-check result, its message made one field and
+// cut if the check would not fit a datagram otherwise.
+func (w *writing) check(c uptime.Check, at time.Time, tags []string) {
+	sc := &statsd.ServiceCheck{Name: c.Name, Status: statsd.ServiceCheckStatus(c.Status),
+		Timestamp: at, Message: oneField(c.Message), Tags: tags}
+	size := w.sink.size.check(sc)
+	if size > maxLine {
+		msg := sc.Message
+		sc.Message = ""
+		var ok bool
+		if sc.Message, ok = cutMessage(msg, maxLine-w.sink.size.check(sc)-len("|m:")); !ok {
+			sc.Message = ellipsis
+			w.sink.cannotFit("service check "+c.Name, w.sink.size.check(sc), c.About)
+			return
+		}
+		size = w.sink.size.check(sc)
+	}
+	w.send(size, func() error { return w.sink.client.ServiceCheck(sc) })
+}
+
+// event sends one event as every event of ecs-uptime goes out: the title
+// made one field, the aggregation key one that Datadog keeps
+// (AggregationKey; both come from outside: task families, ARNs),
+// ecs-uptime as the source type, the text cut if the event would not fit a
+// datagram otherwise. An unknown alert type is sent as info.
+func (w *writing) event(e uptime.Event, tags []string) {
+	alert := statsd.EventAlertType(e.Alert)
+	switch e.Alert {
+	case uptime.AlertInfo, uptime.AlertWarning, uptime.AlertError, uptime.AlertSuccess:
+	default:
+		alert = statsd.Info
+	}
+	ev := &statsd.Event{Title: oneField(e.Title), Text: e.Text, Timestamp: e.At,
+		AggregationKey: AggregationKey(e.Key), AlertType: alert,
+		SourceTypeName: "ecs-uptime", Tags: tags}
+	size := w.sink.size.event(ev)
+	if size > maxLine {
+		text := ev.Text
+		ev.Text = ""
+		// The line holds the text's length too: at most as many digits as
+		// the whole text's (the empty text's "0" is reckoned already).
+		room := maxLine - w.sink.size.event(ev) - (digits(int64(eventTextLen(text, len(text)))) - 1)
+		var ok bool
+		if ev.Text, ok = cutText(text, room); !ok {
+			ev.Text = ellipsis
+			w.sink.cannotFit("event", w.sink.size.event(ev), e.About)
+			return
+		}
+		size = w.sink.size.event(ev)
+	}
+	w.send(size, func() error { return w.sink.client.Event(ev) })
+}
+
+// cannotFit logs, once per kind of message, one that does not fit a
+// datagram even with its text cut to "…" (its tags alone are too long): it
+// is not sent, but not in silence.
+func (s *Sink) cannotFit(kind string, size int, about uptime.Subject) {
+	if s.tooLong[kind] {
+		return
+	}
+	s.tooLong[kind] = true
+	log := s.log
+	if log == nil {
+		log = slog.Default()
+	}
+	subject := about.Cluster.Key() + "/" + about.Family
+	if about.Task != nil {
+		subject = about.Task.ARN
+	}
+	log.Error("a DogStatsD message is too long for one datagram even with its text cut, and is not sent: its tags are too long; logged once for this kind of message",
+		slog.String("kind", kind), slog.Int("bytes", size+1), slog.Int("max_bytes", MaxDatagram), slog.String("about", subject))
 }
 
 // note keeps whether the Agent took this cycle, for Unreachable.
@@ -190,24 +395,6 @@ func (s *Sink) Unreachable() (since time.Time, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.downSince, s.downReason
-}
-
-// event sends one event as every event of ecs-uptime goes out: the title
-// made one field, the aggregation key sanitized (both come from outside:
-// task families, ARNs), ecs-uptime as the source type. An unknown alert
-// type is sent as info.
-func (s *Sink) event(e uptime.Event, tags []string) error {
-	alert := statsd.EventAlertType(e.Alert)
-	switch e.Alert {
-	case uptime.AlertInfo, uptime.AlertWarning, uptime.AlertError, uptime.AlertSuccess:
-	default:
-		alert = statsd.Info
-	}
-	return s.client.Event(&statsd.Event{
-		Title: oneField(e.Title), Text: e.Text, Timestamp: e.At,
-		AggregationKey: Sanitize(e.Key), AlertType: alert,
-		SourceTypeName: "ecs-uptime", Tags: tags,
-	})
 }
 
 // firstError keeps the first non-nil error it is given: a cycle sends
@@ -241,15 +428,20 @@ func (s *Sink) Close() error {
 }
 
 // errorLog keeps the first write error datadog-go reports from its sender
-// goroutine until Send collects it.
+// goroutine until Write collects it, and counts the lines of the payloads
+// datadog-go dropped because its sender's queue was full.
 type errorLog struct {
-	mu  sync.Mutex
-	err error
+	mu    sync.Mutex
+	err   error
+	nlost int
 }
 
 func (e *errorLog) record(err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if full := (*statsd.ErrorSenderChannelFull)(nil); errors.As(err, &full) {
+		e.nlost += full.LostElements
+	}
 	if e.err == nil {
 		e.err = err
 	}
@@ -261,4 +453,13 @@ func (e *errorLog) take() error {
 	err := e.err
 	e.err = nil
 	return err
+}
+
+// dropped returns and forgets how many lines datadog-go dropped.
+func (e *errorLog) dropped() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := e.nlost
+	e.nlost = 0
+	return n
 }

@@ -1,6 +1,7 @@
 package dogstatsd
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/DataDog/datadog-go/v5/statsd"
 )
 
 // resolveTimeout bounds the lookup of the Agent's host name in a cycle: a
@@ -26,7 +29,7 @@ func lookupHost(ctx context.Context, host string) ([]netip.Addr, error) {
 }
 
 // udpWriter is the datagram writer behind the datadog-go client when the
-// Agent listens on UDP. It does two things datadog-go's own does not:
+// Agent listens on UDP. It does three things datadog-go's own does not:
 //
 //   - It resolves the Agent's host name when a cycle starts rather than when
 //     the process starts, and again after the Agent refused datagrams: a name
@@ -42,16 +45,27 @@ func lookupHost(ctx context.Context, host string) ([]netip.Addr, error) {
 //     cycle after a refused one fails until the Agent takes a cycle's
 //     datagrams. A host that drops datagrams without answering (a firewall)
 //     cannot be told from an Agent that takes them.
+//   - It sends the short lines of a payload packed in datagrams of at most
+//     udpPayload bytes, as datadog-go does, but a longer line (an event
+//     naming ten tasks, a task with many long tags) in a datagram of its
+//     own, up to MaxDatagram bytes, where datadog-go would drop it.
 type udpWriter struct {
 	addr   string // host:port as configured, for messages
 	host   string
 	port   uint16
 	lookup lookupFunc
 
-	mu   sync.Mutex
-	conn *net.UDPConn // nil until the host resolves, and after a refusal
-	err  error        // why conn is nil, for the writes of this cycle
+	mu     sync.Mutex
+	conn   *net.UDPConn // nil until the host resolves, and after a refusal
+	err    error        // why conn is nil, for the writes of this cycle
+	halted bool
+	nlost  int
 }
+
+// udpPayload is the most a datagram of several lines holds: datadog-go's
+// OptimalUDPPayloadSize, which keeps a datagram within one Ethernet frame
+// on a network with a 1500-byte MTU (a lost fragment loses the datagram).
+const udpPayload = statsd.OptimalUDPPayloadSize
 
 // newUDPWriter checks the syntax of addr ("host:port", "[v6]:port") without
 // resolving the host.
@@ -74,18 +88,19 @@ func newUDPWriter(addr string, lookup lookupFunc) (*udpWriter, error) {
 		err: errors.New("not connected yet")}, nil
 }
 
-// prepare readies the writer for a cycle and returns why the Agent did not
+// open readies the writer for a cycle and returns why the Agent did not
 // take the previous cycle's datagrams, or why this cycle cannot send: the
 // Agent refused them (then it connects again, looking the host up anew), or
 // the host does not resolve.
-func (w *udpWriter) prepare(ctx context.Context) error {
+func (w *udpWriter) open(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.halted = false
 	var refused error
 	if w.conn != nil {
 		err := pending(w.conn)
 		if err == nil {
-			return nil
+			return w.conn.SetWriteDeadline(time.Time{})
 		}
 		refused = fmt.Errorf("the Agent at %s refused the previous cycle's datagrams (nothing listens there): %w", w.addr, err)
 		w.conn.Close()
@@ -151,15 +166,65 @@ func pending(conn *net.UDPConn) error {
 	}
 }
 
-// Write sends one datagram (datadog-go's sender goroutine calls it).
+// halt makes writes fail at once until the next open (transport).
+func (w *udpWriter) halt() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.halted = true
+	if w.conn != nil {
+		w.conn.SetWriteDeadline(past)
+	}
+}
+
+// lost returns and forgets how many lines failed writes held (transport).
+func (w *udpWriter) lost() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := w.nlost
+	w.nlost = 0
+	return n
+}
+
+// Write sends one payload of datadog-go's (whole lines, each ending with a
+// line break) in as few datagrams as udpPayload allows, a line longer than
+// that in one of its own (datadog-go's sender goroutine calls it).
 func (w *udpWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	conn, err := w.conn, w.err
-	w.mu.Unlock()
-	if conn == nil {
-		return 0, err
+	if w.halted {
+		conn, err = nil, errHalted
 	}
-	return conn.Write(p)
+	w.mu.Unlock()
+	sent := 0
+	for err == nil && sent < len(p) {
+		n := packLines(p[sent:], udpPayload)
+		if _, err = conn.Write(p[sent : sent+n]); err == nil {
+			sent += n
+		}
+	}
+	if err != nil {
+		w.mu.Lock()
+		w.nlost += lines(p[sent:])
+		w.mu.Unlock()
+		return sent, err
+	}
+	return sent, nil
+}
+
+// packLines returns the length of the longest run of whole lines at the
+// start of p that is at most limit bytes long, or of the first line when
+// that alone is longer.
+func packLines(p []byte, limit int) int {
+	if len(p) <= limit {
+		return len(p)
+	}
+	if i := bytes.LastIndexByte(p[:limit], '\n'); i >= 0 {
+		return i + 1
+	}
+	if i := bytes.IndexByte(p, '\n'); i >= 0 {
+		return i + 1
+	}
+	return len(p)
 }
 
 // Close closes the socket.

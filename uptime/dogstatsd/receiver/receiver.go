@@ -8,6 +8,8 @@
 package receiver
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -184,11 +186,23 @@ func (p *Packet) takeCardTag() {
 // check texts.
 func unescape(s string) string { return strings.ReplaceAll(s, `\n`, "\n") }
 
-// Server receives DogStatsD datagrams and keeps the parsed packets.
+// BufferSize is what the Agent reads of one datagram by default
+// (dogstatsd_buffer_size): it cuts a longer one, and the lines cut no
+// longer parse. The Server reads more, and reports a longer datagram as an
+// error.
+const BufferSize = 8192
+
+// Server receives DogStatsD datagrams and keeps the parsed packets. Its
+// socket is read by a loop that only copies each datagram, as the Agent's
+// listener hands them on, so that a burst (a cluster scan sends thousands)
+// does not overflow the socket's receive buffer while lines are parsed;
+// they are parsed when asked for.
 type Server struct {
 	conn    net.PacketConn
 	addr    string
 	path    string
+	rawMu   sync.Mutex
+	raw     [][]byte // datagrams read and not parsed yet
 	mu      sync.Mutex
 	packets []Packet
 	errs    []error
@@ -198,7 +212,15 @@ type Server struct {
 
 // ListenUDP listens on a UDP address such as "127.0.0.1:0".
 func ListenUDP(addr string) (*Server, error) {
-	c, err := net.ListenPacket("udp", addr)
+	return ListenUDPWith(net.ListenConfig{}, addr)
+}
+
+// ListenUDPWith listens as ListenUDP does, with lc's Control: a benchmark
+// sizes the socket's receive buffer with it, as the Agent's
+// dogstatsd_so_rcvbuf does, so that a burst is not dropped by a receiver
+// slower than the Agent.
+func ListenUDPWith(lc net.ListenConfig, addr string) (*Server, error) {
+	c, err := lc.ListenPacket(context.Background(), "udp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen for dogstatsd on udp %s: %w", addr, err)
 	}
@@ -235,8 +257,27 @@ func (s *Server) serve() {
 		if err != nil {
 			return
 		}
-		s.mu.Lock()
-		for _, line := range strings.Split(string(buf[:n]), "\n") {
+		s.rawMu.Lock()
+		s.raw = append(s.raw, bytes.Clone(buf[:n]))
+		s.rawMu.Unlock()
+		select {
+		case s.notify <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// parse parses the datagrams read so far; s.mu is held.
+func (s *Server) parse() {
+	s.rawMu.Lock()
+	raw := s.raw
+	s.raw = nil
+	s.rawMu.Unlock()
+	for _, d := range raw {
+		if len(d) > BufferSize {
+			s.errs = append(s.errs, fmt.Errorf("a datagram of %d bytes, over the Agent's %d: the Agent would cut it: %.200q…", len(d), BufferSize, d))
+		}
+		for _, line := range strings.Split(string(d), "\n") {
 			if line == "" {
 				continue
 			}
@@ -247,11 +288,6 @@ func (s *Server) serve() {
 			}
 			s.packets = append(s.packets, p)
 		}
-		s.mu.Unlock()
-		select {
-		case s.notify <- struct{}{}:
-		default:
-		}
 	}
 }
 
@@ -260,6 +296,7 @@ func (s *Server) serve() {
 func (s *Server) Packets() ([]Packet, []error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.parse()
 	p, e := s.packets, s.errs
 	s.packets, s.errs = nil, nil
 	return p, e
@@ -272,6 +309,7 @@ func (s *Server) Wait(n int, timeout time.Duration) ([]Packet, []error) {
 	defer deadline.Stop()
 	for {
 		s.mu.Lock()
+		s.parse()
 		enough := len(s.packets) >= n
 		s.mu.Unlock()
 		if enough {
