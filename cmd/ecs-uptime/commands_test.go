@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"ecs-uptime/uptime/config"
 )
 
 // Every command takes flags only, and refuses an argument the same way.
@@ -27,6 +30,69 @@ func TestCommandsTakeFlagsOnly(t *testing.T) {
 				t.Errorf("ecs-uptime %s extra: exit %d, output %q; want exit 2 and %q", c, code, out, want)
 			}
 		})
+	}
+}
+
+// A bad flag, on every command, prints its error and one line pointing at
+// --help, not the usage that would bury the error; --help still prints
+// the usage. The same for a flag or command that ecs-uptime itself does
+// not know.
+func TestBadFlagPointsAtHelp(t *testing.T) {
+	for _, c := range []string{"run", "demo", "healthcheck", "inject", "monitor", "version"} {
+		t.Run(c, func(t *testing.T) {
+			cmd := command(c, "--no-such-flag")
+			out, _ := cmd.CombinedOutput()
+			want := "ecs-uptime " + c + ": flag provided but not defined: -no-such-flag\nRun 'ecs-uptime " + c + " --help' for its flags.\n"
+			if code := cmd.ProcessState.ExitCode(); code != exitConfig || string(out) != want {
+				t.Errorf("exit %d, output %q; want exit 2 and exactly %q", code, out, want)
+			}
+			help := command(c, "--help")
+			out, _ = help.CombinedOutput()
+			if code := help.ProcessState.ExitCode(); code != exitOK || !strings.HasPrefix(string(out), "Usage: ecs-uptime") || strings.Contains(string(out), "flag provided") {
+				t.Errorf("%s --help: exit %d, output %q; want exit 0 and the usage", c, code, out)
+			}
+		})
+	}
+	for _, tc := range []struct{ arg, want string }{
+		{"--verbose", "ecs-uptime: unknown flag \"--verbose\"\nRun 'ecs-uptime --help' for the commands.\n"},
+		{"frobnicate", "ecs-uptime: unknown command \"frobnicate\"\nRun 'ecs-uptime --help' for the commands.\n"},
+	} {
+		cmd := command(tc.arg)
+		out, _ := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != exitConfig || string(out) != tc.want {
+			t.Errorf("ecs-uptime %s: exit %d, output %q; want exit 2 and exactly %q", tc.arg, code, out, tc.want)
+		}
+	}
+}
+
+// ecs-uptime --version is ecs-uptime version.
+func TestVersionFlag(t *testing.T) {
+	want, err := command("version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, arg := range []string{"--version", "-version"} {
+		out, err := command(arg).Output()
+		if err != nil || string(out) != string(want) || !strings.HasPrefix(string(out), "ecs-uptime ") {
+			t.Errorf("ecs-uptime %s: %v, %q; want %q", arg, err, out, want)
+		}
+	}
+}
+
+// healthcheck --help states the window the health endpoint is given (see
+// run): healthIntervals, and with the api source its scan timeout too.
+func TestHealthcheckHelpStatesTheWindow(t *testing.T) {
+	out, _ := command("healthcheck", "--help").CombinedOutput()
+	help := strings.Join(strings.Fields(string(out)), " ")
+	api := healthIntervals + apiTimeout
+	for _, want := range []string{
+		fmt.Sprintf("within the last %d intervals (ECS_UPTIME_INTERVAL)", healthIntervals),
+		fmt.Sprintf("With ECS_UPTIME_SOURCE=api the window is %d intervals (%d minutes at the default %ds): a scan may take up to %d intervals",
+			api, int(time.Duration(api)*config.APIInterval/time.Minute), int(config.APIInterval.Seconds()), apiTimeout),
+	} {
+		if !strings.Contains(help, want) {
+			t.Errorf("healthcheck --help:\n%s\nlacks %q", out, want)
+		}
 	}
 }
 
