@@ -274,8 +274,8 @@ func TestInjectChangesOnlyWhatIsAsked(t *testing.T) {
 	}{
 		{"a new image only", first.JSON, Sidecar{Image: bumped, Defaults: sidecarEnv()},
 			[]string{`image: "` + testImage + `" -> "` + bumped + `"`}},
-		{"the host daemon's image only", readFile(t, "../../task-definitions/host-daemon.json"), Sidecar{Image: bumped, Defaults: sidecarEnv()},
-			[]string{`image: "` + testImage + `" -> "` + bumped + `"`}},
+		{"the host daemon's image only", readFile(t, "../../task-definitions/host-daemon.json"), Sidecar{Image: bumped + SidecarSuffix, Defaults: sidecarEnv()},
+			[]string{`image: "` + testImage + SidecarSuffix + `" -> "` + bumped + SidecarSuffix + `"`}},
 		{"the same values", first.JSON, Sidecar{Image: testImage, Essential: new(true), Env: []Var{{"ECS_UPTIME_CRITICAL", "2h"}}}, nil},
 		{"a threshold and essential", first.JSON, Sidecar{Essential: new(false), Env: []Var{{"ECS_UPTIME_MAX_LIFETIME", ""}, {"ECS_UPTIME_WARNING", "1h30m"}}},
 			[]string{`essential: true -> false`, `ECS_UPTIME_WARNING: "1h" -> "1h30m"`, `ECS_UPTIME_MAX_LIFETIME: "6h" -> (unset)`}},
