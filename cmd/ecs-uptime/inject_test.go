@@ -185,7 +185,7 @@ func TestInjectCommandUpdatesOnlyWhatIsGiven(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const shipped = "111122223333.dkr.ecr.us-east-1.amazonaws.com/ecs-uptime:1.0.0"
+	const shipped = "111122223333.dkr.ecr.us-east-1.amazonaws.com/ecs-uptime:1.0.0-sidecar"
 	tests := []struct {
 		name    string
 		in      []byte
