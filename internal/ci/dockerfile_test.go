@@ -52,3 +52,20 @@ func TestDockerfileHeaderStampsAsTheRelease(t *testing.T) {
 		t.Errorf("at the tag v1.2.3 the Dockerfile's header stamps %q and .ci/image.sh %q; the release stamps 1.2.3", header, ci)
 	}
 }
+
+// The release workflow's header says what a pre-release pushes: when the
+// workflow tags a -sidecar twin with the full version, the pre-release's
+// twin is named too (the README's pre-release paragraph follows it).
+func TestReleaseHeaderNamesThePreReleaseTwin(t *testing.T) {
+	wf, err := os.ReadFile(filepath.Join(repoRoot, ".github/workflows/release.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(wf)
+	twin := strings.Contains(s, "suffix=-sidecar") && strings.Contains(s, "type=semver,pattern={{version}}")
+	header, _, _ := strings.Cut(s, "\nname:")
+	header = strings.Join(strings.Fields(strings.ReplaceAll(header, "#", " ")), " ")
+	if twin && !strings.Contains(header, "A pre-release tag (v1.3.0-rc.1) gets its own image tags only, :1.3.0-rc.1 and :1.3.0-rc.1-sidecar") {
+		t.Errorf("release.yml pushes a -sidecar twin for every version, and its header's pre-release sentence does not name it:\n%s", header)
+	}
+}
