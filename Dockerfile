@@ -2,7 +2,7 @@
 #
 #   docker build -t ecs-uptime .
 #   docker buildx build --platform linux/amd64,linux/arm64 \
-#     --build-arg VERSION="$(git describe --tags --always)" --build-arg COMMIT="$(git rev-parse HEAD)" \
+#     --build-arg VERSION="$(git describe --tags --always | sed 's/^v//')" --build-arg COMMIT="$(git rev-parse HEAD)" \
 #     -t REGISTRY/ecs-uptime:VERSION --push .
 #
 # GO_IMAGE names the builder: any image with the Go toolchain on PATH and a

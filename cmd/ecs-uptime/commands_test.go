@@ -30,6 +30,52 @@ func TestCommandsTakeFlagsOnly(t *testing.T) {
 	}
 }
 
+// A bad flag, on every command, prints its error and one line pointing at
+// --help, not the usage that would bury the error; --help still prints
+// the usage. The same for a flag or command that ecs-uptime itself does
+// not know.
+func TestBadFlagPointsAtHelp(t *testing.T) {
+	for _, c := range []string{"run", "demo", "healthcheck", "inject", "monitor", "version"} {
+		t.Run(c, func(t *testing.T) {
+			cmd := command(c, "--no-such-flag")
+			out, _ := cmd.CombinedOutput()
+			want := "ecs-uptime " + c + ": flag provided but not defined: -no-such-flag\nRun 'ecs-uptime " + c + " --help' for its flags.\n"
+			if code := cmd.ProcessState.ExitCode(); code != exitConfig || string(out) != want {
+				t.Errorf("exit %d, output %q; want exit 2 and exactly %q", code, out, want)
+			}
+			help := command(c, "--help")
+			out, _ = help.CombinedOutput()
+			if code := help.ProcessState.ExitCode(); code != exitOK || !strings.HasPrefix(string(out), "Usage: ecs-uptime") || strings.Contains(string(out), "flag provided") {
+				t.Errorf("%s --help: exit %d, output %q; want exit 0 and the usage", c, code, out)
+			}
+		})
+	}
+	for _, tc := range []struct{ arg, want string }{
+		{"--verbose", "ecs-uptime: unknown flag \"--verbose\"\nRun 'ecs-uptime --help' for the commands.\n"},
+		{"frobnicate", "ecs-uptime: unknown command \"frobnicate\"\nRun 'ecs-uptime --help' for the commands.\n"},
+	} {
+		cmd := command(tc.arg)
+		out, _ := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != exitConfig || string(out) != tc.want {
+			t.Errorf("ecs-uptime %s: exit %d, output %q; want exit 2 and exactly %q", tc.arg, code, out, tc.want)
+		}
+	}
+}
+
+// ecs-uptime --version is ecs-uptime version.
+func TestVersionFlag(t *testing.T) {
+	want, err := command("version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, arg := range []string{"--version", "-version"} {
+		out, err := command(arg).Output()
+		if err != nil || string(out) != string(want) || !strings.HasPrefix(string(out), "ecs-uptime ") {
+			t.Errorf("ecs-uptime %s: %v, %q; want %q", arg, err, out, want)
+		}
+	}
+}
+
 // A duration flag that is not a Go duration says what is, naming the flag.
 func TestDurationFlagsSayTheForm(t *testing.T) {
 	tests := []struct {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,26 +12,33 @@ import (
 
 // parseFlags parses a command's flags with the rule every command follows:
 // commands take flags only, so an argument left over is refused (exit 2),
-// as is a bad flag; --help succeeds. ok is false when the command must
-// return code without going on.
+// as is a bad flag; --help prints the usage and succeeds. ok is false when
+// the command must return code without going on.
+//
+// A bad flag prints its error and one line pointing at --help, not the
+// whole usage, which would bury the error: the flag package prints the
+// usage on any error, so fs.Usage runs only for --help.
 func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
-	if err := fs.Parse(args); err != nil {
-		return flagExit(err), false
+	usage, out := fs.Usage, fs.Output()
+	var errOut bytes.Buffer
+	fs.SetOutput(&errOut)
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	fs.Usage = usage
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.Usage()
+		return exitOK, false
+	case err != nil:
+		fmt.Fprintf(out, "%s: %sRun '%s --help' for its flags.\n", fs.Name(), errOut.String(), fs.Name())
+		return exitConfig, false
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q: this command takes flags only (see %s --help)\n", fs.Name(), fs.Arg(0), fs.Name())
 		return exitConfig, false
 	}
 	return exitOK, true
-}
-
-// flagExit maps a flag parse error: --help is a success, anything else a
-// bad invocation.
-func flagExit(err error) int {
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	return exitConfig
 }
 
 // durationValue is a flag.Value for a Go duration whose error says what

@@ -11,6 +11,22 @@ import (
 	"ecs-uptime/uptime/health"
 )
 
+// healthIntervals is the health window in intervals, to which a source's
+// scan timeout adds (apiTimeout with the api source): healthcheckUsage
+// says both.
+const healthIntervals = 3
+
+const healthcheckUsage = `Usage: ecs-uptime healthcheck
+
+Exits 0 when the ecs-uptime running in this container read the source within
+the last 3 intervals (ECS_UPTIME_INTERVAL), 1 otherwise. With
+ECS_UPTIME_SOURCE=api the window is 8 intervals (8 minutes at the default
+60s): a scan may take up to 5 intervals before it is cut. The first window
+after start counts as healthy. It prints the answer, which also names an
+Agent that does not take what is sent (that alone never fails the check).
+It asks http://127.0.0.1:$ECS_UPTIME_HEALTH_PORT/healthz (default 18125).
+Use it as the container healthCheck: ["CMD", "/ecs-uptime", "healthcheck"].`
+
 // healthcheckCommand asks the running sidecar's loopback health endpoint
 // whether its last successful cycle is recent: exit 0 healthy, 1 not. It
 // is the ECS container healthCheck command: ["CMD", "/ecs-uptime", "healthcheck"].
@@ -18,7 +34,7 @@ func healthcheckCommand(ctx context.Context, args []string, environ map[string]s
 	fs := flag.NewFlagSet("ecs-uptime healthcheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: ecs-uptime healthcheck\n\nExits 0 when the ecs-uptime running in this container read the source within\nthe last 3 intervals, 1 otherwise, and prints the answer, which also names an\nAgent that does not take what is sent (that alone never fails the check).\nIt asks http://127.0.0.1:$ECS_UPTIME_HEALTH_PORT/healthz\n(default 18125). Use it as the container healthCheck: [\"CMD\", \"/ecs-uptime\", \"healthcheck\"].")
+		fmt.Fprintln(stderr, healthcheckUsage)
 	}
 	if code, ok := parseFlags(fs, args); !ok {
 		return code

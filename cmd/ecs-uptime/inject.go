@@ -9,6 +9,8 @@ import (
 	"os"
 	"time"
 
+	"golang.org/x/term"
+
 	"ecs-uptime/uptime/taskdef"
 )
 
@@ -67,6 +69,13 @@ func injectCommand(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
+	if *image != "" {
+		// Before reading: a pipe from AWS is not worth waiting for.
+		if err := taskdef.CheckImage(*image); err != nil {
+			fmt.Fprintf(stderr, "ecs-uptime inject: --image: %v\n", err)
+			return exitConfig
+		}
+	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 
@@ -103,8 +112,8 @@ func injectCommand(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		essentialFlag = new(*maxLifetime > 0)
 	}
 
-	in, code := readTaskDefinition(ctx, *file, stdin, stderr)
-	if code != exitOK {
+	in, code, ok := readTaskDefinition(ctx, *file, stdin, stderr)
+	if !ok {
 		return code
 	}
 	res, err := taskdef.Inject(in, taskdef.Sidecar{Name: *name, Image: *image, Essential: essentialFlag, Defaults: defaults, Env: env})
@@ -134,25 +143,33 @@ func injectCommand(ctx context.Context, args []string, stdin io.Reader, stdout, 
 }
 
 // readTaskDefinition reads file ("-": stdin) up to taskdef.MaxInput, and
-// gives up when ctx ends (SIGINT, SIGTERM) while it waits. A terminal on
-// standard input is refused: a user who typed the command without a pipe
-// would otherwise wait on a silent prompt.
-func readTaskDefinition(ctx context.Context, file string, stdin io.Reader, stderr io.Writer) ([]byte, int) {
+// gives up when ctx ends (SIGINT, SIGTERM) while it waits: a signal stop,
+// exit 0 as everywhere else, with nothing written. A device on standard
+// input is refused: a terminal (a user who typed the command without a
+// pipe would wait on a silent prompt), or /dev/null, which is what
+// `docker run` without -i gives the container.
+// ok is false when inject must exit with code and go no further.
+func readTaskDefinition(ctx context.Context, file string, stdin io.Reader, stderr io.Writer) (in []byte, code int, ok bool) {
 	r := stdin
 	if file == "-" {
 		if f, ok := stdin.(*os.File); ok {
 			if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-				fmt.Fprintf(stderr, "ecs-uptime inject: standard input is a terminal (or another device), not a pipe or a file; inject reads a task definition (aws ecs describe-task-definition output or register input) from a pipe or --file:\n"+
-					"  aws ecs describe-task-definition --task-definition FAMILY --include TAGS | ecs-uptime inject --image IMAGE > register.json\n"+
-					"  ecs-uptime inject --image IMAGE --file TASKDEF.json > register.json\n")
-				return nil, exitConfig
+				if term.IsTerminal(int(f.Fd())) {
+					fmt.Fprint(stderr, "ecs-uptime inject: standard input is a terminal, not a pipe or a file; inject reads a task definition (aws ecs describe-task-definition output or register input) from a pipe or --file:\n"+
+						"  aws ecs describe-task-definition --task-definition FAMILY --include TAGS | ecs-uptime inject --image IMAGE > register.json\n"+
+						"  ecs-uptime inject --image IMAGE --file TASKDEF.json > register.json\n")
+				} else {
+					fmt.Fprint(stderr, "ecs-uptime inject: standard input is /dev/null (or another device), not a pipe or a file: through docker run, add -i so that the pipe reaches inject:\n"+
+						"  aws ecs describe-task-definition --task-definition FAMILY --include TAGS | docker run --rm -i IMAGE inject --image IMAGE > register.json\n")
+				}
+				return nil, exitConfig, false
 			}
 		}
 	} else {
 		f, err := os.Open(file)
 		if err != nil {
 			fmt.Fprintf(stderr, "ecs-uptime inject: read %s: %v\n", file, err)
-			return nil, exitFailure
+			return nil, exitFailure, false
 		}
 		defer f.Close()
 		r = f
@@ -161,15 +178,15 @@ func readTaskDefinition(ctx context.Context, file string, stdin io.Reader, stder
 	switch {
 	case errors.Is(err, errTooBig):
 		fmt.Fprintf(stderr, "ecs-uptime inject: %s: over %d bytes (1 MiB), the most inject reads: a task definition is far smaller; is this the right file?\n", inputName(file), taskdef.MaxInput)
-		return nil, exitConfig
+		return nil, exitConfig, false
 	case ctx.Err() != nil:
-		fmt.Fprintf(stderr, "ecs-uptime inject: stopped while reading %s: %v\n", inputName(file), context.Cause(ctx))
-		return nil, exitFailure
+		fmt.Fprintf(stderr, "ecs-uptime inject: stopped by a signal while reading %s (%v); nothing written\n", inputName(file), context.Cause(ctx))
+		return nil, exitOK, false
 	case err != nil:
 		fmt.Fprintf(stderr, "ecs-uptime inject: read %s: %v\n", inputName(file), err)
-		return nil, exitFailure
+		return nil, exitFailure, false
 	}
-	return in, exitOK
+	return in, exitOK, true
 }
 
 var errTooBig = errors.New("input over the limit")

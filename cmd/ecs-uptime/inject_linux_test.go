@@ -71,7 +71,8 @@ func TestInjectCommandInputLimit(t *testing.T) {
 }
 
 // SIGINT or SIGTERM ends inject while it waits for its input (a pipe whose
-// writer never finishes), instead of being swallowed.
+// writer never finishes), instead of being swallowed, and exits as a
+// signal stop does in every command (0), not as a failure.
 func TestInjectCommandStopsOnSignalWhileReading(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
@@ -109,8 +110,8 @@ func TestInjectCommandStopsOnSignalWhileReading(t *testing.T) {
 			case <-time.After(10 * time.Second):
 				t.Fatalf("still running 10 s after %v", sig)
 			}
-			if code := cmd.ProcessState.ExitCode(); code != exitFailure || !strings.Contains(errOut.String(), "stopped while reading standard input") {
-				t.Errorf("exit %d, stderr %q; want exit 1 saying it stopped while reading", code, errOut.String())
+			if code := cmd.ProcessState.ExitCode(); code != exitOK || !strings.Contains(errOut.String(), "stopped by a signal while reading standard input") {
+				t.Errorf("exit %d, stderr %q; want exit 0, a signal stop as for run, saying it stopped while reading", code, errOut.String())
 			}
 		})
 	}
@@ -176,4 +177,27 @@ func openTerminal(t *testing.T) *os.File {
 	}
 	t.Cleanup(func() { tty.Close() })
 	return tty
+}
+
+// `docker run` without -i gives the container /dev/null as standard input:
+// a device, not a terminal. inject says to add -i instead of reading an
+// empty input.
+func TestInjectCommandSaysAddIWithDevNull(t *testing.T) {
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	cmd := exec.Command(binary, "inject", "--image", "r/ecs-uptime:1")
+	cmd.Stdin = null
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil && cmd.ProcessState == nil {
+		t.Fatal(err)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitConfig || out.Len() > 0 ||
+		!strings.Contains(errOut.String(), "standard input is /dev/null") ||
+		!strings.Contains(errOut.String(), "add -i") || !strings.Contains(errOut.String(), "docker run --rm -i IMAGE inject") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and a line saying to add -i", code, out.String(), errOut.String())
+	}
 }

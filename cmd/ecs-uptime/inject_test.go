@@ -149,6 +149,10 @@ func TestInjectCommandErrors(t *testing.T) {
 			`containerDefinitions[0] "migrate" (image "r/app:1") is not an ecs-uptime sidecar`},
 		{"localhost in bridge mode", `{"family":"f","networkMode":"bridge","containerDefinitions":[{"name":"a","image":"x","memory":64}]}`, []string{"--image", "x/ecs-uptime:1"}, 2,
 			"networkMode bridge: localhost:8125 is the sidecar's own loopback, where no Agent listens; send over the Unix socket instead: --dogstatsd-url unix:///var/run/datadog/dsd.socket"},
+		{"not an image reference", ``, []string{"--image", "not an image!!"}, 2, `ecs-uptime inject: --image: image "not an image!!" is not an image reference`},
+		{"the -sidecar image for the api source", `{"family":"scan","networkMode":"awsvpc","containerDefinitions":[{"name":"datadog-agent","image":"public.ecr.aws/datadog/agent:7","memory":256},` +
+			`{"name":"ecs-uptime","image":"r/ecs-uptime:1.2.3","memory":64,"environment":[{"name":"ECS_UPTIME_SOURCE","value":"api"}]}]}`,
+			[]string{"--image", "r/ecs-uptime:1.2.4-sidecar"}, 2, `container "ecs-uptime": image "r/ecs-uptime:1.2.4-sidecar" is the -sidecar build, which has no api source`},
 		{"help", ``, []string{"--help"}, 0, "aws ecs register-task-definition --cli-input-json file://web.json"},
 	}
 	for _, tc := range tests {
@@ -181,7 +185,7 @@ func TestInjectCommandUpdatesOnlyWhatIsGiven(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const shipped = "111122223333.dkr.ecr.us-east-1.amazonaws.com/ecs-uptime:1.0.0"
+	const shipped = "111122223333.dkr.ecr.us-east-1.amazonaws.com/ecs-uptime:1.0.0-sidecar"
 	tests := []struct {
 		name    string
 		in      []byte

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/caarlos0/env/v11"
@@ -31,7 +32,7 @@ Commands:
             exit 0 when this container's sidecar had a recent good cycle (ECS healthCheck)
   inject    add the sidecar to a task definition (describe output or register input)
   monitor   print a Datadog monitor (JSON or Terraform) or the dashboard
-  version   print the version
+  version   print the version (also --version)
 
 Configuration comes from the environment (ECS_UPTIME_*, DD_*): see README.md.
 Run 'ecs-uptime COMMAND --help' for a command's flags.
@@ -66,13 +67,16 @@ func dispatch(ctx context.Context, args []string, environ map[string]string, std
 		return injectCommand(ctx, args, os.Stdin, stdout, stderr)
 	case "monitor":
 		return monitorCommand(args, stdout, stderr)
-	case "version":
+	case "version", "--version", "-version":
 		return versionCommand(args, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
-	default:
-		fmt.Fprintf(stderr, "ecs-uptime: unknown command %q\n\n%s", cmd, usage)
-		return exitConfig
 	}
+	what := "command"
+	if strings.HasPrefix(cmd, "-") {
+		what = "flag" // flags follow the command: ecs-uptime inject --image …
+	}
+	fmt.Fprintf(stderr, "ecs-uptime: unknown %s %q\nRun 'ecs-uptime --help' for the commands.\n", what, cmd)
+	return exitConfig
 }

@@ -58,7 +58,7 @@ func run(ctx context.Context, environ map[string]string, stderr io.Writer) int {
 		hctx, stopHealth := context.WithCancel(ctx)
 		defer stopHealth()
 		h := &health.Handler{LastRead: runner.LastRead, Agent: sink.Unreachable, Started: time.Now(),
-			Window: 3*cfg.Interval + runner.Timeout}
+			Window: healthIntervals*cfg.Interval + runner.Timeout}
 		addr, _, err := health.Serve(hctx, cfg.HealthPort, h)
 		if err != nil {
 			// Uptimes matter more than the health check: go on, and let

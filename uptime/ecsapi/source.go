@@ -45,8 +45,10 @@
 // Every attempt (the SDK's retries included) waits on one rate limiter
 // shared by every call of the process (Options.Rate, all regions
 // together); at 5 calls per second, 10,000 tasks take 40 s. A scan that
-// takes longer than Options.Interval is logged once with its duration and
-// call count, and once when scans fit again.
+// takes longer than Options.Interval, or that its context's deadline cuts,
+// is logged once with its duration and call count, saying whether the rate
+// or the ECS API held it; and once when a scan reads everything in time
+// again (scanlog.go).
 //
 // Credentials, region and endpoint come from config.LoadDefaultConfig, as
 // for every AWS SDK user: task role, instance profile, environment,
@@ -54,6 +56,7 @@
 package ecsapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -142,7 +145,7 @@ type Source struct {
 	log      *slog.Logger
 	now      func() time.Time
 
-	slow bool // the last scan took longer than the interval
+	scan scanState // what the scan log last said (scanlog.go)
 
 	mu   sync.Mutex
 	last Scan
@@ -166,10 +169,11 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 	if !(opts.Rate > 0) {
 		return nil, fmt.Errorf("ecsapi: rate %v: want more than 0 requests per second", opts.Rate)
 	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts.LoadOptions...)
+	cfg, err := config.LoadDefaultConfig(ctx, slices.Concat([]func(*config.LoadOptions) error{config.WithLogger(newSDKLogger(cmp.Or(opts.Log, slog.Default())))}, opts.LoadOptions)...)
 	if err != nil {
 		return nil, fmt.Errorf("load the AWS SDK configuration: %w", err)
 	}
+	cfg.Credentials = explainCredentials(cfg.Credentials)
 	s := &Source{
 		clients:  map[string]*ecs.Client{},
 		limiter:  rate.NewLimiter(rate.Limit(opts.Rate), 1),
@@ -319,11 +323,14 @@ func (s *Source) Tasks(ctx context.Context) ([]uptime.Task, error) {
 			readParts++
 		}
 	}
-	s.noteScan(Scan{Duration: s.now().Sub(start), Calls: int(calls.Load()), Tasks: len(tasks), Clusters: clusters, Unread: len(unread)})
+	s.noteScan(ctx, Scan{Duration: s.now().Sub(start), Calls: int(calls.Load()), Tasks: len(tasks), Clusters: clusters, Unread: len(unread)})
 	switch {
 	case len(unread) == 0:
 		return tasks, nil
 	case readParts == 0:
+		if err := noCredentials(unread); err != nil {
+			return nil, err
+		}
 		errs := make([]error, len(unread))
 		for i, u := range unread {
 			errs[i] = fmt.Errorf("%s: %w", u.Key(), u.Err)
@@ -332,26 +339,6 @@ func (s *Source) Tasks(ctx context.Context) ([]uptime.Task, error) {
 	default:
 		return tasks, &uptime.PartialError{Unread: unread}
 	}
-}
-
-// noteScan records a scan and logs when scans start or stop taking longer
-// than the interval.
-func (s *Source) noteScan(sc Scan) {
-	s.mu.Lock()
-	s.last = sc
-	s.mu.Unlock()
-	if s.interval <= 0 {
-		return
-	}
-	attrs := []any{slog.Duration("duration", sc.Duration), slog.Int("api_calls", sc.Calls),
-		slog.Duration("interval", s.interval), slog.Int("tasks", sc.Tasks), slog.Int("clusters", sc.Clusters)}
-	switch slow := sc.Duration > s.interval; {
-	case slow && !s.slow:
-		s.log.Warn("ECS API scan took longer than the interval; the next cycle starts when it ends (raise ECS_UPTIME_API_RATE or ECS_UPTIME_INTERVAL, or split the clusters between scanners)", attrs...)
-	case !slow && s.slow:
-		s.log.Info("ECS API scans fit in the interval again", attrs...)
-	}
-	s.slow = sc.Duration > s.interval
 }
 
 func (s *Source) scanRegion(ctx context.Context, p regionPart) regionResult {

@@ -6,13 +6,17 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"ecs-uptime/uptime/taskdef"
 	"ecs-uptime/uptime/taskdef/taskdeftest"
 )
 
-// shippedImage is the one image placeholder the shipped files use.
+// shippedImage is the image placeholder of the cluster scan, which needs
+// the full image (the api source); every other file names its lean
+// -sidecar twin (shippedImage + taskdef.SidecarSuffix), as the README
+// recommends for sidecars and host daemons.
 const shippedImage = "111122223333.dkr.ecr.us-east-1.amazonaws.com/ecs-uptime:1.0.0"
 
 // The shape of a shipped file that the checks below read.
@@ -107,8 +111,12 @@ func TestShippedTaskDefinitions(t *testing.T) {
 				return taskdeftest.ImageIsECSUptime(c.Image)
 			})
 			c := td.ContainerDefinitions[i]
-			if c.Image != shippedImage {
-				t.Errorf("image %q, want the placeholder %q", c.Image, shippedImage)
+			image := shippedImage + taskdef.SidecarSuffix
+			if want.source == "api" {
+				image = shippedImage
+			}
+			if c.Image != image {
+				t.Errorf("image %q, want the placeholder %q", c.Image, image)
 			}
 			if c.Essential == nil || *c.Essential != want.essential {
 				t.Errorf("essential %v, want %v", c.Essential, want.essential)
@@ -144,15 +152,15 @@ func TestShippedTaskDefinitions(t *testing.T) {
 			}
 			// Bumping the image with inject changes the image and nothing
 			// else, and inject finds nothing to warn about in a shipped file.
-			const bumped = "111122223333.dkr.ecr.us-east-1.amazonaws.com/ecs-uptime:1.1.0"
+			bumped := strings.Replace(image, ":1.0.0", ":1.1.0", 1)
 			res, err := taskdef.Inject(doc, taskdef.Sidecar{Name: c.Name, Image: bumped})
 			if err != nil {
 				t.Fatalf("inject --image: %v", err)
 			}
-			if wantChanges := []string{`image: "` + shippedImage + `" -> "` + bumped + `"`}; !slices.Equal(res.Changes, wantChanges) || len(res.Warnings) > 0 {
+			if wantChanges := []string{`image: "` + image + `" -> "` + bumped + `"`}; !slices.Equal(res.Changes, wantChanges) || len(res.Warnings) > 0 {
 				t.Errorf("inject --image: changes %q, warnings %q; want %q and no warning", res.Changes, res.Warnings, wantChanges)
 			}
-			if again := bytes.ReplaceAll(res.JSON, []byte(bumped), []byte(shippedImage)); !bytes.Equal(compact(t, again), compact(t, doc)) {
+			if again := bytes.ReplaceAll(res.JSON, []byte(bumped), []byte(image)); !bytes.Equal(compact(t, again), compact(t, doc)) {
 				t.Errorf("inject --image changed more than the image:\n%s", res.JSON)
 			}
 			for host, path := range want.hostVolumes {

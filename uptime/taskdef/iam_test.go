@@ -53,11 +53,23 @@ func TestClusterScanPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Any account: an identity policy reaches only its own account's
+	// tasks anyway, and an example account left in place would deny every
+	// stop without a word.
+	checkScanPolicy(t, doc, config.DefaultMaxLifetimeTag, "arn:aws:ecs:*:*:task/*")
+}
+
+// checkScanPolicy checks a scan's policy document: exactly the api
+// source's actions, read-only ones on "*", and ecs:StopTask in a statement
+// of its own, on stopResource only, under the condition that the task
+// carries the tag tagKey.
+func checkScanPolicy(t *testing.T, doc []byte, tagKey, stopResource string) {
+	t.Helper()
 	var p policy
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
-		t.Fatalf("not an IAM policy of the expected form: %v", err)
+		t.Fatalf("not an IAM policy of the expected form: %v\n%s", err, doc)
 	}
 	if p.Version != "2012-10-17" {
 		t.Errorf("Version %q, want 2012-10-17 (the only version with policy variables and current condition handling)", p.Version)
@@ -77,16 +89,19 @@ func TestClusterScanPolicy(t *testing.T) {
 			allowed = append(allowed, a)
 		}
 		if !slices.Contains(st.Action, "ecs:StopTask") {
+			if !slices.Equal(st.Resource, []string{"*"}) || st.Condition != nil {
+				t.Errorf("statement %s: read-only actions on %q with condition %v, want \"*\" and none (List and Describe take no task ARN)", st.Sid, st.Resource, st.Condition)
+			}
 			continue
 		}
 		stopStatements++
 		if len(st.Action) != 1 {
 			t.Errorf("statement %s allows %q with StopTask: StopTask needs a statement of its own, with the tag condition", st.Sid, st.Action)
 		}
-		if len(st.Resource) != 1 || !strings.HasPrefix(st.Resource[0], "arn:aws:ecs:") || !strings.Contains(st.Resource[0], ":task/") {
-			t.Errorf("statement %s: StopTask on %q, want task ARNs only", st.Sid, st.Resource)
+		if !slices.Equal(st.Resource, []string{stopResource}) {
+			t.Errorf("statement %s: StopTask on %q, want %q: task ARNs only, of the role's own account", st.Sid, st.Resource, stopResource)
 		}
-		want := map[string]map[string]string{"Null": {"ecs:ResourceTag/" + config.DefaultMaxLifetimeTag: "false"}}
+		want := map[string]map[string]string{"Null": {"ecs:ResourceTag/" + tagKey: "false"}}
 		if !reflect.DeepEqual(st.Condition, want) {
 			t.Errorf("statement %s: StopTask condition %v, want %v (only tasks that carry the max-lifetime tag)", st.Sid, st.Condition, want)
 		}

@@ -24,6 +24,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/distribution/reference"
+
 	"ecs-uptime/uptime/config"
 	"ecs-uptime/uptime/dogstatsd"
 )
@@ -98,6 +100,32 @@ func IsSidecar(image string, variables []string) bool {
 	return slices.ContainsFunc(variables, config.Own)
 }
 
+// SidecarSuffix ends the tags of the lean image that releases publish
+// beside the full one (1.2.3-sidecar): built without the api source.
+const SidecarSuffix = "-sidecar"
+
+// CheckImage refuses what is not an image reference by the grammar Docker
+// and ECS use (github.com/distribution/reference): "not an image!!" would
+// be registered as written and fail only when ECS pulls it.
+func CheckImage(image string) error {
+	if _, err := reference.ParseNormalizedNamed(image); err != nil {
+		return fmt.Errorf("image %q is not an image reference (want REGISTRY/NAME:TAG or REGISTRY/NAME@sha256:DIGEST, lower-case name): %w", image, err)
+	}
+	return nil
+}
+
+// IsSidecarBuild reports whether image names the lean -sidecar build by
+// its tag (REGISTRY/ecs-uptime:1.2.3-sidecar), which cannot run the api
+// source.
+func IsSidecarBuild(image string) bool {
+	ref, err := reference.ParseNormalizedNamed(image)
+	if err != nil {
+		return false
+	}
+	tagged, ok := ref.(reference.Tagged)
+	return ok && strings.HasSuffix(tagged.Tag(), SidecarSuffix)
+}
+
 // isSidecar is IsSidecar for a container definition.
 func isSidecar(c *object) bool {
 	image, _ := c.str("image")
@@ -125,6 +153,11 @@ func variableNames(c *object) []string {
 func Inject(doc []byte, s Sidecar) (Result, error) {
 	if s.Name == "" {
 		s.Name = DefaultName
+	}
+	if s.Image != "" {
+		if err := CheckImage(s.Image); err != nil {
+			return Result{}, fmt.Errorf("container %q: %w", s.Name, err)
+		}
 	}
 	if len(doc) > MaxInput {
 		return Result{}, fmt.Errorf("%d bytes, over the %d-byte (1 MiB) limit: an ECS task definition is far smaller", len(doc), MaxInput)
@@ -179,6 +212,9 @@ func Inject(doc []byte, s Sidecar) (Result, error) {
 	cfg, err := checkEnv(side, s.Name)
 	if err != nil {
 		return Result{}, err
+	}
+	if image, _ := side.str("image"); cfg.Source == config.SourceAPI && IsSidecarBuild(image) {
+		return Result{}, fmt.Errorf("container %q: image %q is the -sidecar build, which has no api source and exits 2 on ECS_UPTIME_SOURCE=api; use the same tag without -sidecar for the cluster scan", s.Name, image)
 	}
 	if err := mountSocket(td, side, what, s.Env); err != nil {
 		return Result{}, err

@@ -274,8 +274,8 @@ func TestInjectChangesOnlyWhatIsAsked(t *testing.T) {
 	}{
 		{"a new image only", first.JSON, Sidecar{Image: bumped, Defaults: sidecarEnv()},
 			[]string{`image: "` + testImage + `" -> "` + bumped + `"`}},
-		{"the host daemon's image only", readFile(t, "../../task-definitions/host-daemon.json"), Sidecar{Image: bumped, Defaults: sidecarEnv()},
-			[]string{`image: "` + testImage + `" -> "` + bumped + `"`}},
+		{"the host daemon's image only", readFile(t, "../../task-definitions/host-daemon.json"), Sidecar{Image: bumped + SidecarSuffix, Defaults: sidecarEnv()},
+			[]string{`image: "` + testImage + SidecarSuffix + `" -> "` + bumped + SidecarSuffix + `"`}},
 		{"the same values", first.JSON, Sidecar{Image: testImage, Essential: new(true), Env: []Var{{"ECS_UPTIME_CRITICAL", "2h"}}}, nil},
 		{"a threshold and essential", first.JSON, Sidecar{Essential: new(false), Env: []Var{{"ECS_UPTIME_MAX_LIFETIME", ""}, {"ECS_UPTIME_WARNING", "1h30m"}}},
 			[]string{`essential: true -> false`, `ECS_UPTIME_WARNING: "1h" -> "1h30m"`, `ECS_UPTIME_MAX_LIFETIME: "6h" -> (unset)`}},
@@ -546,6 +546,11 @@ func TestInjectErrors(t *testing.T) {
 		{"no image to add", `{"family":"f","containerDefinitions":[` + app + `]}`, Sidecar{}, `no container named "ecs-uptime" to update`},
 		{"a value the binary refuses", `{"family":"f","containerDefinitions":[` + app + `]}`, Sidecar{Image: testImage, Env: []Var{{"ECS_UPTIME_INTERVAL", "1ms"}}}, `container "ecs-uptime" would not start: ECS_UPTIME_INTERVAL="1ms"`},
 		{"bad environment in the existing sidecar", `{"family":"f","containerDefinitions":[{"name":"ecs-uptime","image":"r/ecs-uptime:1","environment":[{"value":"1"}]}]}`, Sidecar{}, "containerDefinitions[0].environment[0].name is missing"},
+		{"not an image reference", `{"family":"f","containerDefinitions":[` + app + `]}`, Sidecar{Image: "not an image!!"}, `container "ecs-uptime": image "not an image!!" is not an image reference`},
+		{"upper-case image name", `{"family":"f","containerDefinitions":[` + app + `]}`, Sidecar{Image: "Registry/ECS-Uptime:1"}, `is not an image reference`},
+		{"-sidecar image for the api source", `{"family":"f","containerDefinitions":[` + app + `]}`, Sidecar{Name: "scan", Image: "r/ecs-uptime:1.2.3-sidecar", Env: []Var{{"ECS_UPTIME_SOURCE", "api"}}}, `container "scan": image "r/ecs-uptime:1.2.3-sidecar" is the -sidecar build, which has no api source`},
+		{"api source on an existing -sidecar container", `{"family":"f","containerDefinitions":[{"name":"ecs-uptime","image":"r/ecs-uptime:1-sidecar","environment":[{"name":"ECS_UPTIME_SOURCE","value":"ecs"}]}]}`, Sidecar{Env: []Var{{"ECS_UPTIME_SOURCE", "api"}}}, `container "ecs-uptime": image "r/ecs-uptime:1-sidecar" is the -sidecar build`},
+		{"-sidecar image onto an existing api container", `{"family":"f","containerDefinitions":[{"name":"scan","image":"r/ecs-uptime:1","environment":[{"name":"ECS_UPTIME_SOURCE","value":"api"}]}]}`, Sidecar{Name: "scan", Image: "r/ecs-uptime:2-sidecar"}, `container "scan": image "r/ecs-uptime:2-sidecar" is the -sidecar build`},
 		{"socket on Fargate", `{"family":"f","requiresCompatibilities":["FARGATE"],"containerDefinitions":[` + app + `]}`, Sidecar{Image: testImage, Env: []Var{{"DD_DOGSTATSD_URL", "unix:///var/run/datadog/dsd.socket"}}}, "cannot be mounted on Fargate"},
 	}
 	for _, tc := range tests {
