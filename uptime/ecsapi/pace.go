@@ -73,6 +73,10 @@ func (s *Source) target(account, region string) *ecsTarget {
 		o.Region = region
 		o.Credentials = creds
 		o.APIOptions = append(slices.Clone(o.APIOptions), s.pace(t.limiter))
+		// One HTTP client for every account-region (see New).
+		if s.http != nil {
+			o.HTTPClient = s.http
+		}
 		o.HTTPClient = ownBody{o.HTTPClient}
 	})
 	s.targets[key] = t

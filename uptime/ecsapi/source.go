@@ -92,6 +92,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -100,6 +101,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -205,7 +207,8 @@ type Source struct {
 	interval    time.Duration
 	log         *slog.Logger
 	now         func() time.Time
-	org         *orgState // nil when the Source reads the credentials' account alone
+	org         *orgState                // nil when the Source reads the credentials' account alone
+	http        *awshttp.BuildableClient // shared by every ECS client; nil: each its own
 
 	slow bool // the last scan took longer than the interval
 
@@ -324,6 +327,17 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 	}
 	if multi {
 		s.org = newOrgState(opts)
+	}
+	// One HTTP client, and so one pool of connections, for every
+	// account-region: the SDK gives each ECS client a transport of its
+	// own, and 150 account-regions would keep 150 connections (and their
+	// buffers) where the regions' endpoints need a few each. It keeps as
+	// many idle connections per endpoint as account-regions are read at
+	// once.
+	if b, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok {
+		s.http = b.WithTransportOptions(func(t *http.Transport) {
+			t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, s.concurrency)
+		})
 	}
 	return s, nil
 }
