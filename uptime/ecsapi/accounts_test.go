@@ -390,3 +390,34 @@ func TestOwnAccountUnknown(t *testing.T) {
 		t.Errorf("%d calls, want only GetCallerIdentity", n)
 	}
 }
+
+// All regions without ECS_UPTIME_ACCOUNTS: the credentials' own account's
+// enabled regions, listed once an hour with no STS call, and unread parts
+// named without an account as before.
+func TestAllRegionsOfTheOwnAccount(t *testing.T) {
+	f, tasks := orgFake(t)
+	f.SetRegions(own, ecsfake.Region{Name: "eu-west-1", Status: ecsfake.RegionEnabledByDefault},
+		ecsfake.Region{Name: "us-east-1", Status: ecsfake.RegionEnabled}, ecsfake.Region{Name: "af-south-1", Status: ecsfake.RegionDisabled})
+	f.AddTask(ecsfake.Task{Region: "af-south-1", Cluster: "apps", StartedAt: time.Now()})
+	f.AddCluster("us-east-1", "locked")
+	f.Inject(ecsfake.Fault{Region: "us-east-1", Cluster: "locked", Code: ecsfake.AccessDenied})
+	src := newSource(t, ecsapi.Options{AllRegions: true})
+	for i := range 2 {
+		f.Reset()
+		got, err := scan(t, src)
+		if keys := unreadKeys(err); !slices.Equal(keys, []string{"us-east-1/locked"}) {
+			t.Fatalf("scan %d: %v, want us-east-1/locked unread", i, err)
+		}
+		if arns := arnsOf(got); !slices.Equal(arns, []string{tasks[own+"/eu-west-1"]}) {
+			t.Errorf("scan %d reported %v", i, arns)
+		}
+		want := map[string]int{"ListClusters " + own + "/eu-west-1": 1, "ListTasks " + own + "/eu-west-1": 1, "DescribeTasks " + own + "/eu-west-1": 1,
+			"ListClusters " + own + "/us-east-1": 1, "ListTasks " + own + "/us-east-1": 1}
+		if i == 0 {
+			want["ListRegions "+own] = 1
+		}
+		if calls := callsBy(f.Requests()); !equalCounts(calls, want) {
+			t.Errorf("scan %d calls\n %v\nwant\n %v", i, calls, want)
+		}
+	}
+}
