@@ -312,18 +312,19 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 	}
 	multi := opts.Organization || len(opts.Accounts) > 0
 	// The STS, Organizations and Account clients need a region of their
-	// own: the SDK's, else the first one read.
+	// own: the SDK's, else the first one read, else the one found as for
+	// a scan of one region.
 	s.home = cfg.Region
 	switch {
 	case s.home != "":
 	case len(s.regions) > 0:
 		s.home = s.regions[0]
-	case s.allRegions || multi && len(s.arns) == 0:
+	case len(s.arns) > 0:
+		_, s.home, _ = arnPlace(s.arns[0])
+	default: // all regions, and no region anywhere yet
 		if s.home, err = resolveRegion(ctx, cfg, opts.MetadataURI); err != nil {
 			return nil, err
 		}
-	default: // only cluster ARNs
-		_, s.home, _ = arnPlace(s.arns[0])
 	}
 	if multi {
 		s.org = newOrgState(opts)
