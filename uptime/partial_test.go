@@ -138,3 +138,81 @@ func TestRunnerPartialReadSendsTheRestAndLogsOncePerChange(t *testing.T) {
 		t.Error("a partial read that was sent did not count as a successful cycle")
 	}
 }
+
+// inAccount is apiTask in another account than the zero one.
+func inAccount(account string, t Task) Task {
+	t.Account = account
+	return t
+}
+
+// An account that cannot be read (its role cannot be assumed) is an unread
+// part: its tasks in every region are held, the same cluster names and
+// regions of the other accounts are not.
+func TestTrackerUnreadAccount(t *testing.T) {
+	const a, b = "111111111111", "222222222222"
+	denied := errors.New("AccessDenied: not authorized to perform: sts:AssumeRole")
+	first := []Task{
+		inAccount(a, apiTask("a-eu", "eu-west-1", "prod", 5*time.Hour)),
+		inAccount(a, apiTask("a-us", "us-east-1", "batch", 5*time.Hour)),
+		inAccount(b, apiTask("b-eu", "eu-west-1", "prod", 5*time.Hour)),
+	}
+	tests := []struct {
+		name               string
+		unread             Unread
+		second             []Task
+		wantSent, wantHeld []string
+	}{
+		{"the whole account", Unread{Account: a, Err: denied}, first[2:], []string{"b-eu"}, []string{"a-eu", "a-us"}},
+		{"one region of an account", Unread{Account: a, Region: "eu-west-1", Err: denied}, first[1:], []string{"a-us", "b-eu"}, []string{"a-eu"}},
+		{"one cluster of an account: the same cluster of another account is read", Unread{Account: b, Region: "eu-west-1", Cluster: "prod", Err: denied}, first[:2], []string{"a-eu", "a-us"}, []string{"b-eu"}},
+		{"no account: that cluster in every account", Unread{Region: "eu-west-1", Cluster: "prod", Err: denied}, first[1:2], []string{"a-us"}, []string{"a-eu", "b-eu"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := NewTracker((&clock{now: t0}).Now, nil)
+			tr.Observe(first)
+			c := tr.ObservePartial(tc.second, &PartialError{Unread: []Unread{tc.unread}})
+			var sent []string
+			for _, tu := range c.Tasks {
+				sent = append(sent, tu.Task.ARN)
+			}
+			if !slices.Equal(sent, tc.wantSent) || !slices.Equal(c.Held, tc.wantHeld) {
+				t.Errorf("sent %v held %v, want sent %v held %v", sent, c.Held, tc.wantSent, tc.wantHeld)
+			}
+		})
+	}
+}
+
+func TestUnreadKey(t *testing.T) {
+	for _, tc := range []struct {
+		u    Unread
+		want string
+	}{
+		{Unread{Region: "eu-west-1", Cluster: "prod"}, "eu-west-1/prod"},
+		{Unread{Region: "eu-west-1"}, "eu-west-1"},
+		{Unread{Account: "111111111111", Region: "eu-west-1", Cluster: "prod"}, "111111111111/eu-west-1/prod"},
+		{Unread{Account: "111111111111", Region: "eu-west-1"}, "111111111111/eu-west-1"},
+		{Unread{Account: "111111111111"}, "111111111111"},
+	} {
+		if got := tc.u.Key(); got != tc.want {
+			t.Errorf("%+v.Key() = %q, want %q", tc.u, got, tc.want)
+		}
+	}
+}
+
+// The log line of an unread account names it.
+func TestRunnerLogsTheUnreadAccount(t *testing.T) {
+	denied := errors.New("AccessDenied")
+	src := &scriptedSource{script: []func() ([]Task, error){func() ([]Task, error) {
+		return []Task{inAccount("222222222222", apiTask("b", "eu-west-1", "prod", time.Hour))},
+			&PartialError{Unread: []Unread{{Account: "111111111111", Err: denied}}}
+	}}}
+	var logs bytes.Buffer
+	r := &Runner{Source: src, Sink: &recordingSink{}, Tracker: NewTracker((&clock{now: t0}).Now, nil), Interval: time.Second, Log: slog.New(slog.NewTextHandler(&logs, nil))}
+	if err := r.Cycle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if out := logs.String(); !strings.Contains(out, "account=111111111111") || !strings.Contains(out, "AccessDenied") {
+		t.Errorf("the log does not name the account and the error:\n%s", out)
+	}
+}

@@ -146,8 +146,12 @@ func (r *Runner) logUnread(log *slog.Logger, p *PartialError) {
 		for _, u := range p.Unread {
 			now[u.Key()] = true
 			if !r.unread[u.Key()] {
-				log.Error("cannot read part of the source; sending nothing for its tasks until it answers",
-					slog.String("region", u.Region), slog.String("cluster", u.Cluster), slog.Any("error", u.Err))
+				attrs := make([]any, 0, 4)
+				if u.Account != "" {
+					attrs = append(attrs, slog.String("account", u.Account))
+				}
+				attrs = append(attrs, slog.String("region", u.Region), slog.String("cluster", u.Cluster), slog.Any("error", u.Err))
+				log.Error("cannot read part of the source; sending nothing for its tasks until it answers", attrs...)
 			}
 		}
 	}

@@ -50,8 +50,8 @@ type Tracker struct {
 
 // known is what the Tracker keeps of a task between reads.
 type known struct {
-	start           time.Time
-	region, cluster string // the part of the source the task lies in
+	start                    time.Time
+	account, region, cluster string // the part of the source the task lies in
 }
 
 // NewTracker returns a Tracker that reads the clock through now (time.Now
@@ -109,7 +109,7 @@ func (t *Tracker) ObservePartial(tasks []Task, p *PartialError) Cycle {
 			}
 		}
 		if isKnown {
-			t.starts[task.ARN] = known{start: earliest, region: task.Region, cluster: task.Cluster}
+			t.starts[task.ARN] = known{start: earliest, account: task.Account, region: task.Region, cluster: task.Cluster}
 		}
 		if running == 0 {
 			continue
@@ -133,7 +133,7 @@ func (t *Tracker) ObservePartial(tasks []Task, p *PartialError) Cycle {
 		if _, ok := seen[arn]; ok {
 			continue
 		}
-		if p.Covers(k.region, k.cluster) {
+		if p.Covers(k.account, k.region, k.cluster) {
 			c.Held = append(c.Held, arn)
 			continue
 		}

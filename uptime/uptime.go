@@ -149,27 +149,37 @@ type Source interface {
 }
 
 // Unread is a part of what a Source covers that one read could not see:
-// one cluster of a region or, with Cluster empty, a whole region (its
-// cluster list could not be read).
+// one cluster of a region; with Cluster empty, a whole region (its cluster
+// list could not be read); with Region empty too, a whole account (the api
+// source could not assume its role or list its regions). Account is the
+// AWS account ID of the part; "" stands for every account the source
+// reads, as from a source that reads one account without knowing its ID.
 type Unread struct {
+	Account string
 	Region  string
 	Cluster string // short cluster name; "" for the whole region
 	Err     error  // why
 }
 
-// Covers reports whether a task of that region and short cluster name lies
-// in the unread part.
-func (u Unread) Covers(region, cluster string) bool {
-	return u.Region == region && (u.Cluster == "" || u.Cluster == cluster)
+// Covers reports whether a task of that account, region and short cluster
+// name lies in the unread part.
+func (u Unread) Covers(account, region, cluster string) bool {
+	return (u.Account == "" || u.Account == account) &&
+		(u.Region == "" || u.Region == region) &&
+		(u.Cluster == "" || u.Cluster == cluster)
 }
 
 // Key names the part for logs and maps: "eu-west-1/prod", or "eu-west-1"
-// for a whole region.
+// for a whole region; with an account, "123456789012/eu-west-1/prod",
+// "123456789012/eu-west-1", or "123456789012" for the whole account.
 func (u Unread) Key() string {
-	if u.Cluster == "" {
-		return u.Region
+	parts := make([]string, 0, 3)
+	for _, p := range []string{u.Account, u.Region, u.Cluster} {
+		if p != "" {
+			parts = append(parts, p)
+		}
 	}
-	return u.Region + "/" + u.Cluster
+	return strings.Join(parts, "/")
 }
 
 // PartialError is the error of a read that saw only part of what its
@@ -197,14 +207,14 @@ func (e *PartialError) Unwrap() []error {
 	return errs
 }
 
-// Covers reports whether a task of that region and short cluster name lies
-// in one of the unread parts.
-func (e *PartialError) Covers(region, cluster string) bool {
+// Covers reports whether a task of that account, region and short cluster
+// name lies in one of the unread parts.
+func (e *PartialError) Covers(account, region, cluster string) bool {
 	if e == nil {
 		return false
 	}
 	for _, u := range e.Unread {
-		if u.Covers(region, cluster) {
+		if u.Covers(account, region, cluster) {
 			return true
 		}
 	}

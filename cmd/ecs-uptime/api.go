@@ -24,20 +24,46 @@ import (
 const apiTimeout = 5
 
 func apiSource(ctx context.Context, cfg *config.Config, log *slog.Logger) (source, error) {
-	s, err := ecsapi.New(ctx, ecsapi.Options{
+	opts := ecsapi.Options{
 		Regions: cfg.Regions, Clusters: cfg.Clusters, Rate: cfg.APIRate, TaskTags: cfg.TaskTags,
 		MaxLifetimeTag: cfg.MaxLifetimeTag, Interval: cfg.Interval, Log: log, MetadataURI: cfg.MetadataURI,
-	})
+		Accounts: cfg.Accounts, RoleName: cfg.RoleName, ExternalID: cfg.ExternalID, Concurrency: cfg.ScanConcurrency,
+	}
+	if cfg.ScanAllRegions() {
+		opts.Regions, opts.AllRegions = nil, true
+	}
+	if cfg.ScanOrganization() {
+		opts.Accounts, opts.Organization = nil, true
+	}
+	s, err := ecsapi.New(ctx, opts)
 	if err != nil {
 		if errors.Is(err, ecsapi.ErrNoRegion) {
 			return source{}, fmt.Errorf("AWS_REGION is not set and no region was found: %w", err)
 		}
 		return source{}, err
 	}
+	return source{Source: s, name: config.SourceAPI, from: "ECS API, " + scanned(cfg, s.Regions()),
+		close: func() error { return nil }, timeout: apiTimeout * cfg.Interval, stopper: s}, nil
+}
+
+// scanned says what a scan reads, for the start-up log line: "every
+// cluster in eu-west-1 of the credentials' account", "prod in every
+// enabled region of the organization's ACTIVE accounts".
+func scanned(cfg *config.Config, regions []string) string {
 	clusters := "every cluster"
 	if len(cfg.Clusters) > 0 {
 		clusters = strings.Join(cfg.Clusters, ",")
 	}
-	return source{Source: s, name: config.SourceAPI, from: "ECS API, " + clusters + " in " + strings.Join(s.Regions(), ","),
-		close: func() error { return nil }, timeout: apiTimeout * cfg.Interval, stopper: s}, nil
+	where := " in " + strings.Join(regions, ",")
+	if cfg.ScanAllRegions() {
+		where = " in every enabled region"
+	}
+	accounts := " of the credentials' account"
+	switch {
+	case cfg.ScanOrganization():
+		accounts = " of the organization's ACTIVE accounts (role " + cfg.RoleName + ")"
+	case len(cfg.Accounts) > 0:
+		accounts = " of accounts " + strings.Join(cfg.Accounts, ",") + " (role " + cfg.RoleName + ")"
+	}
+	return clusters + where + accounts
 }

@@ -154,13 +154,19 @@ func TestAPIModeScansEveryCluster(t *testing.T) {
 		t.Errorf("API calls of one cycle = %v, want %v", count, wantCalls)
 	}
 
-	// The rate: no window of the run holds more requests than the rate
-	// allows (the limiter's burst is 1), with 10 ms for timer slack.
-	all := fake.Requests()
-	for i := range all {
-		for j := i + 1; j < len(all); j++ {
-			if min := time.Duration(j-i) * time.Second / rate; all[j].At.Sub(all[i].At) < min-10*time.Millisecond {
-				t.Fatalf("requests %d and %d %s apart: more than %d per second", i, j, all[j].At.Sub(all[i].At), rate)
+	// The rate, per account and region (each has its own limiter): no
+	// window of a region's requests holds more than the rate allows (the
+	// limiter's burst is 1), with 10 ms for timer slack.
+	byRegion := map[string][]ecsfake.Request{}
+	for _, r := range fake.Requests() {
+		byRegion[r.Region] = append(byRegion[r.Region], r)
+	}
+	for region, all := range byRegion {
+		for i := range all {
+			for j := i + 1; j < len(all); j++ {
+				if min := time.Duration(j-i) * time.Second / rate; all[j].At.Sub(all[i].At) < min-10*time.Millisecond {
+					t.Fatalf("%s: requests %d and %d %s apart: more than %d per second", region, i, j, all[j].At.Sub(all[i].At), rate)
+				}
 			}
 		}
 	}
@@ -341,6 +347,12 @@ func TestAPIModeBadConfiguration(t *testing.T) {
 		{"clusters with the docker source", []string{"ECS_UPTIME_SOURCE=docker", "ECS_UPTIME_CLUSTERS=prod"}, "ECS_UPTIME_CLUSTERS"},
 		{"stop tasks with auto", []string{"ECS_UPTIME_STOP_TASKS=true"}, "ECS_UPTIME_STOP_TASKS"},
 		{"rate above the account's", apiEnv(fake, agent, "ECS_UPTIME_API_RATE=100"), "ECS_UPTIME_API_RATE"},
+		{"an account that is not an ID", apiEnv(fake, agent, "ECS_UPTIME_ACCOUNTS=111111111111,prod"), "ECS_UPTIME_ACCOUNTS"},
+		{"a role without accounts", apiEnv(fake, agent, "ECS_UPTIME_ROLE_NAME=reader"), "ECS_UPTIME_ROLE_NAME"},
+		{"an external ID of one character", apiEnv(fake, agent, "ECS_UPTIME_ACCOUNTS=organization", "ECS_UPTIME_EXTERNAL_ID=x"), "ECS_UPTIME_EXTERNAL_ID"},
+		{"no account-region at once", apiEnv(fake, agent, "ECS_UPTIME_ACCOUNTS=organization", "ECS_UPTIME_SCAN_CONCURRENCY=0"), "ECS_UPTIME_SCAN_CONCURRENCY"},
+		{"all regions and one", apiEnv(fake, agent, "ECS_UPTIME_REGIONS=all,eu-west-1"), "ECS_UPTIME_REGIONS"},
+		{"the organization with the docker source", []string{"ECS_UPTIME_SOURCE=docker", "ECS_UPTIME_ACCOUNTS=organization"}, "ECS_UPTIME_ACCOUNTS"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -358,7 +370,7 @@ func TestAPIModeBadConfiguration(t *testing.T) {
 		})
 	}
 	if n := fake.Calls(""); n != 0 {
-		t.Errorf("%d ECS API calls from processes with a bad configuration, want 0", n)
+		t.Errorf("%d AWS API calls from processes with a bad configuration, want 0", n)
 	}
 }
 

@@ -30,6 +30,17 @@ const (
 	SourceAPI    = "api"
 )
 
+// Organization is the ECS_UPTIME_ACCOUNTS value that scans every ACTIVE
+// account of the organization.
+const Organization = "organization"
+
+// AllRegions is the ECS_UPTIME_REGIONS value that scans every region
+// enabled in each account.
+const AllRegions = "all"
+
+// MaxScanConcurrency is the largest ECS_UPTIME_SCAN_CONCURRENCY.
+const MaxScanConcurrency = 64
+
 // APIInterval is ECS_UPTIME_INTERVAL's default with the api source: a scan
 // of an account costs API calls from a bucket every deploy tool shares.
 const APIInterval = 60 * time.Second
@@ -58,11 +69,17 @@ type Config struct {
 
 	// The api source's own variables: refused with any other source.
 	Clusters       []string `env:"ECS_UPTIME_CLUSTERS" envSeparator:"," form:"ECS cluster names or ARNs separated by commas"`
-	Regions        []string `env:"ECS_UPTIME_REGIONS" envSeparator:"," form:"AWS region names separated by commas, such as eu-west-1,us-east-1"`
-	APIRate        float64  `env:"ECS_UPTIME_API_RATE" envDefault:"5" form:"ECS API requests per second, a number above 0 and at most 20 (the account's sustained ListTasks/DescribeTasks rate), such as 5 or 0.5"`
+	Regions        []string `env:"ECS_UPTIME_REGIONS" envSeparator:"," form:"AWS region names separated by commas, such as eu-west-1,us-east-1, or all (every region enabled in each account)"`
+	APIRate        float64  `env:"ECS_UPTIME_API_RATE" envDefault:"5" form:"ECS API requests per second per account and region, a number above 0 and at most 20 (an account's sustained ListTasks/DescribeTasks rate in a region), such as 5 or 0.5"`
 	TaskTags       []string `env:"ECS_UPTIME_TASK_TAGS" envSeparator:"," form:"task resource tag keys separated by commas"`
 	StopTasks      bool     `env:"ECS_UPTIME_STOP_TASKS" envDefault:"false" form:"true or false"`
 	MaxLifetimeTag string   `env:"ECS_UPTIME_MAX_LIFETIME_TAG" envDefault:"ecs-uptime:max-lifetime" form:"a task resource tag key of 1 to 128 characters, not starting with aws:"`
+	// Scanning an organization (DESIGN.md): the accounts, the role assumed
+	// in each, and how many account-regions are scanned at once.
+	Accounts        []string `env:"ECS_UPTIME_ACCOUNTS" envSeparator:"," form:"12-digit AWS account IDs separated by commas, or organization (every ACTIVE account of the organization)"`
+	RoleName        string   `env:"ECS_UPTIME_ROLE_NAME" envDefault:"ecs-uptime" form:"an IAM role name of 1 to 64 letters, digits and +=,.@_- (with its path if it has one: path/name)"`
+	ExternalID      string   `env:"ECS_UPTIME_EXTERNAL_ID" form:"an external ID of 2 to 1224 letters, digits and +=,.@:/_-"`
+	ScanConcurrency int      `env:"ECS_UPTIME_SCAN_CONCURRENCY" envDefault:"8" form:"how many account-regions are scanned at once, a whole number from 1 to 64"`
 
 	AgentHost    string `env:"DD_AGENT_HOST" envDefault:"localhost" form:"a host name or IP address"`
 	DogStatsPort string `env:"DD_DOGSTATSD_PORT" envDefault:"8125" form:"a port number from 1 to 65535"`
@@ -89,7 +106,7 @@ func Load(environ map[string]string) (Config, error) {
 	if _, set := environ["ECS_UPTIME_INTERVAL"]; !set && c.Source == SourceAPI {
 		c.Interval = APIInterval
 	}
-	for _, list := range []*[]string{&c.Singletons, &c.Clusters, &c.Regions, &c.TaskTags} {
+	for _, list := range []*[]string{&c.Singletons, &c.Clusters, &c.Regions, &c.TaskTags, &c.Accounts} {
 		for i := range *list {
 			(*list)[i] = strings.TrimSpace((*list)[i])
 		}
@@ -234,7 +251,8 @@ func (c *Config) validate(environ map[string]string) []string {
 }
 
 // apiOnly are the variables only the api source reads.
-var apiOnly = []string{"ECS_UPTIME_CLUSTERS", "ECS_UPTIME_REGIONS", "ECS_UPTIME_API_RATE", "ECS_UPTIME_TASK_TAGS", "ECS_UPTIME_STOP_TASKS", "ECS_UPTIME_MAX_LIFETIME_TAG"}
+var apiOnly = []string{"ECS_UPTIME_CLUSTERS", "ECS_UPTIME_REGIONS", "ECS_UPTIME_API_RATE", "ECS_UPTIME_TASK_TAGS", "ECS_UPTIME_STOP_TASKS", "ECS_UPTIME_MAX_LIFETIME_TAG",
+	"ECS_UPTIME_ACCOUNTS", "ECS_UPTIME_ROLE_NAME", "ECS_UPTIME_EXTERNAL_ID", "ECS_UPTIME_SCAN_CONCURRENCY"}
 
 // reservedTagKeys are the tag keys ecs-uptime sets itself: a resource tag
 // copied under one of them would give a series two values for one key.
@@ -310,8 +328,13 @@ func (c *Config) validateAPI(environ map[string]string) []string {
 		what string
 	}{
 		{"ECS_UPTIME_CLUSTERS", c.Clusters, func(s string) bool { return ecsName(s) || clusterARN(s) }, "a cluster name (letters, digits, - and _) or a cluster ARN"},
-		{"ECS_UPTIME_REGIONS", c.Regions, regionName, "a region name such as eu-west-1"},
+		{"ECS_UPTIME_REGIONS", c.Regions, regionName, "a region name such as eu-west-1 (or all, alone)"},
+		{"ECS_UPTIME_ACCOUNTS", c.Accounts, accountID, "a 12-digit account ID (or organization, alone)"},
 	} {
+		if slices.Equal(v.list, []string{AllRegions}) && v.key == "ECS_UPTIME_REGIONS" ||
+			slices.Equal(v.list, []string{Organization}) && v.key == "ECS_UPTIME_ACCOUNTS" {
+			continue
+		}
 		for _, item := range v.list {
 			if !v.ok(item) {
 				p = append(p, bad(environ, v.key, fmt.Sprintf("%s; %q is not %s", fieldForm(v.key), item, v.what)))
@@ -319,6 +342,7 @@ func (c *Config) validateAPI(environ map[string]string) []string {
 			}
 		}
 	}
+	p = append(p, c.validateAccounts(environ)...)
 	if !(c.APIRate > 0 && c.APIRate <= 20) {
 		p = append(p, bad(environ, "ECS_UPTIME_API_RATE", ""))
 	}
@@ -341,6 +365,81 @@ func (c *Config) validateAPI(environ map[string]string) []string {
 		p = append(p, bad(environ, "ECS_UPTIME_MAX_LIFETIME_TAG", ""))
 	}
 	return p
+}
+
+// validateAccounts checks the variables of a scan of several accounts
+// (DESIGN.md, Scanning an organization). The role and the external ID are
+// refused without ECS_UPTIME_ACCOUNTS: without it no role is assumed, and
+// they would be ignored without a word.
+func (c *Config) validateAccounts(environ map[string]string) []string {
+	var p []string
+	if len(c.Accounts) == 0 {
+		for _, key := range []string{"ECS_UPTIME_ROLE_NAME", "ECS_UPTIME_EXTERNAL_ID"} {
+			if _, set := environ[key]; set {
+				p = append(p, fmt.Sprintf("%s=%q: want it unset without ECS_UPTIME_ACCOUNTS; a role is assumed only in the accounts ECS_UPTIME_ACCOUNTS lists (or every account of the organization)", key, environ[key]))
+			}
+		}
+	} else if !c.ScanOrganization() {
+		// A cluster ARN names its account: one that is not scanned would
+		// never be read.
+		for _, cl := range c.Clusters {
+			if f := strings.SplitN(cl, ":", 6); clusterARN(cl) && !slices.Contains(c.Accounts, f[4]) {
+				p = append(p, fmt.Sprintf("ECS_UPTIME_CLUSTERS=%q: the cluster ARN %s is in account %s, which ECS_UPTIME_ACCOUNTS=%q does not list", environ["ECS_UPTIME_CLUSTERS"], cl, f[4], environ["ECS_UPTIME_ACCOUNTS"]))
+				break
+			}
+		}
+	}
+	if v, set := environ["ECS_UPTIME_ROLE_NAME"]; set && !roleName(v) {
+		p = append(p, bad(environ, "ECS_UPTIME_ROLE_NAME", ""))
+	}
+	if v, set := environ["ECS_UPTIME_EXTERNAL_ID"]; set && !externalID(v) {
+		p = append(p, bad(environ, "ECS_UPTIME_EXTERNAL_ID", ""))
+	}
+	if c.ScanConcurrency < 1 || c.ScanConcurrency > MaxScanConcurrency {
+		p = append(p, bad(environ, "ECS_UPTIME_SCAN_CONCURRENCY", ""))
+	}
+	return p
+}
+
+// ScanOrganization reports whether ECS_UPTIME_ACCOUNTS is organization.
+func (c *Config) ScanOrganization() bool { return slices.Equal(c.Accounts, []string{Organization}) }
+
+// ScanAllRegions reports whether ECS_UPTIME_REGIONS is all.
+func (c *Config) ScanAllRegions() bool { return slices.Equal(c.Regions, []string{AllRegions}) }
+
+// accountID reports whether s is a 12-digit AWS account ID.
+func accountID(s string) bool { return len(s) == 12 && strings.Trim(s, "0123456789") == "" }
+
+// iamName reports whether s is an IAM name: 1 to 64 letters, digits and
+// +=,.@_-.
+func iamName(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	return strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@_-") == ""
+}
+
+// roleName reports whether s is an IAM role name, with its path if it has
+// one (path/to/name): what follows role/ in the role's ARN.
+func roleName(s string) bool {
+	if len(s) > 512+64 {
+		return false
+	}
+	for part := range strings.SplitSeq(s, "/") {
+		if !iamName(part) {
+			return false
+		}
+	}
+	return true
+}
+
+// externalID reports whether s is an external ID STS accepts: 2 to 1224
+// characters of [\w+=,.@:/-].
+func externalID(s string) bool {
+	if len(s) < 2 || len(s) > 1224 {
+		return false
+	}
+	return strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+=,.@:/-") == ""
 }
 
 // validateSingletons checks ECS_UPTIME_SINGLETONS, and refuses it where one

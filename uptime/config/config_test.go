@@ -79,6 +79,11 @@ func TestGoodValues(t *testing.T) {
 			"ECS_UPTIME_SINGLETONS": "db-migrate,reindex"},
 		{"ECS_UPTIME_SOURCE": "docker", "ECS_UPTIME_SINGLETONS": "db-migrate"},
 		{"ECS_UPTIME_SINGLETONS": "db-migrate"}, // auto outside a task picks docker
+		{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_ACCOUNTS": "111111111111, 222222222222", "ECS_UPTIME_ROLE_NAME": "ops/ecs-uptime-reader",
+			"ECS_UPTIME_EXTERNAL_ID": "datadog:ecs-uptime/prod", "ECS_UPTIME_SCAN_CONCURRENCY": "64", "ECS_UPTIME_REGIONS": "all",
+			"ECS_UPTIME_CLUSTERS": "prod,arn:aws:ecs:eu-west-1:222222222222:cluster/batch"},
+		{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_ACCOUNTS": "organization", "ECS_UPTIME_CLUSTERS": "arn:aws:ecs:eu-west-1:333333333333:cluster/batch"},
+		{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_SCAN_CONCURRENCY": "1"},
 	} {
 		if _, err := Load(env); err != nil {
 			t.Errorf("Load(%v): %v", env, err)
@@ -127,8 +132,8 @@ func TestBadValues(t *testing.T) {
 		{"clusters with an empty item", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_CLUSTERS": "prod,,batch"}, `ECS_UPTIME_CLUSTERS="prod,,batch": want ECS cluster names or ARNs separated by commas; "" is not a cluster name`},
 		{"cluster with a slash", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_CLUSTERS": "team/prod"}, `"team/prod" is not a cluster name`},
 		{"cluster ARN of another service", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_CLUSTERS": "arn:aws:eks:eu-west-1:123456789012:cluster/prod"}, `ECS_UPTIME_CLUSTERS="arn:aws:eks`},
-		{"region misspelled", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_REGIONS": "eu-west-1,euwest2"}, `ECS_UPTIME_REGIONS="eu-west-1,euwest2": want AWS region names separated by commas, such as eu-west-1,us-east-1; "euwest2" is not a region name`},
-		{"api rate zero", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_API_RATE": "0"}, `ECS_UPTIME_API_RATE="0": want ECS API requests per second, a number above 0 and at most 20`},
+		{"region misspelled", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_REGIONS": "eu-west-1,euwest2"}, `ECS_UPTIME_REGIONS="eu-west-1,euwest2": want AWS region names separated by commas, such as eu-west-1,us-east-1, or all (every region enabled in each account); "euwest2" is not a region name`},
+		{"api rate zero", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_API_RATE": "0"}, `ECS_UPTIME_API_RATE="0": want ECS API requests per second per account and region, a number above 0 and at most 20`},
 		{"api rate above the account's", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_API_RATE": "50"}, `ECS_UPTIME_API_RATE="50": want ECS API requests per second`},
 		{"api rate not a number", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_API_RATE": "fast"}, `ECS_UPTIME_API_RATE="fast": want ECS API requests per second`},
 		{"task tags with an empty key", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_TASK_TAGS": "team,"}, `ECS_UPTIME_TASK_TAGS="team,": want task resource tag keys of 1 to 128 characters`},
@@ -144,6 +149,29 @@ func TestBadValues(t *testing.T) {
 		{"task tags with docker", map[string]string{"ECS_UPTIME_SOURCE": "docker", "ECS_UPTIME_TASK_TAGS": "team"}, `ECS_UPTIME_TASK_TAGS="team": want it unset with ECS_UPTIME_SOURCE=docker`},
 		{"stop tasks with ecs", map[string]string{"ECS_UPTIME_SOURCE": "ecs", "ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/abc", "ECS_UPTIME_STOP_TASKS": "true"}, `ECS_UPTIME_STOP_TASKS="true": want it unset with ECS_UPTIME_SOURCE=ecs`},
 		{"max lifetime tag with docker", map[string]string{"ECS_UPTIME_SOURCE": "docker", "ECS_UPTIME_MAX_LIFETIME_TAG": "ttl"}, `ECS_UPTIME_MAX_LIFETIME_TAG="ttl": want it unset with ECS_UPTIME_SOURCE=docker`},
+		// Scanning an organization.
+		{"accounts not IDs", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_ACCOUNTS": "111111111111,prod"}, `ECS_UPTIME_ACCOUNTS="111111111111,prod": want 12-digit AWS account IDs separated by commas, or organization (every ACTIVE account of the organization); "prod" is not a 12-digit account ID`},
+		{"account ID of 11 digits", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_ACCOUNTS": "11111111111"}, `"11111111111" is not a 12-digit account ID`},
+		{"organization and IDs", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_ACCOUNTS": "organization,111111111111"}, `"organization" is not a 12-digit account ID (or organization, alone)`},
+		{"organization misspelled", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_ACCOUNTS": "organisation"}, `ECS_UPTIME_ACCOUNTS="organisation"`},
+		{"accounts with an empty item", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_ACCOUNTS": "111111111111,,222222222222"}, `"" is not a 12-digit account ID`},
+		{"all regions and a region", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_REGIONS": "all,eu-west-1"}, `ECS_UPTIME_REGIONS="all,eu-west-1": want AWS region names separated by commas, such as eu-west-1,us-east-1, or all (every region enabled in each account); "all" is not a region name`},
+		{"role name with a space", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_ACCOUNTS": "organization", "ECS_UPTIME_ROLE_NAME": "ecs uptime"}, `ECS_UPTIME_ROLE_NAME="ecs uptime": want an IAM role name of 1 to 64 letters, digits and +=,.@_-`},
+		{"role name as an ARN", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_ACCOUNTS": "organization", "ECS_UPTIME_ROLE_NAME": "arn:aws:iam::111111111111:role/ecs-uptime"}, `ECS_UPTIME_ROLE_NAME="arn:aws:iam::111111111111:role/ecs-uptime"`},
+		{"role name empty", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_ACCOUNTS": "organization", "ECS_UPTIME_ROLE_NAME": ""}, `ECS_UPTIME_ROLE_NAME="": want an IAM role name`},
+		{"role name too long", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_ACCOUNTS": "organization", "ECS_UPTIME_ROLE_NAME": strings.Repeat("r", 65)}, `ECS_UPTIME_ROLE_NAME="rrr`},
+		{"external ID of one character", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_ACCOUNTS": "organization", "ECS_UPTIME_EXTERNAL_ID": "x"}, `ECS_UPTIME_EXTERNAL_ID="x": want an external ID of 2 to 1224`},
+		{"external ID with a space", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_ACCOUNTS": "organization", "ECS_UPTIME_EXTERNAL_ID": "my id"}, `ECS_UPTIME_EXTERNAL_ID="my id"`},
+		{"role name without accounts", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_ROLE_NAME": "reader"}, `ECS_UPTIME_ROLE_NAME="reader": want it unset without ECS_UPTIME_ACCOUNTS`},
+		{"external ID without accounts", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_EXTERNAL_ID": "abc"}, `ECS_UPTIME_EXTERNAL_ID="abc": want it unset without ECS_UPTIME_ACCOUNTS`},
+		{"concurrency zero", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_SCAN_CONCURRENCY": "0"}, `ECS_UPTIME_SCAN_CONCURRENCY="0": want how many account-regions are scanned at once, a whole number from 1 to 64`},
+		{"concurrency too high", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_SCAN_CONCURRENCY": "65"}, `ECS_UPTIME_SCAN_CONCURRENCY="65"`},
+		{"concurrency not a number", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_SCAN_CONCURRENCY": "eight"}, `ECS_UPTIME_SCAN_CONCURRENCY="eight": want how many account-regions`},
+		{"cluster ARN of an account not listed", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_ACCOUNTS": "111111111111", "ECS_UPTIME_CLUSTERS": "arn:aws:ecs:eu-west-1:222222222222:cluster/batch"}, `the cluster ARN arn:aws:ecs:eu-west-1:222222222222:cluster/batch is in account 222222222222, which ECS_UPTIME_ACCOUNTS="111111111111" does not list`},
+		{"accounts with docker", map[string]string{"ECS_UPTIME_SOURCE": "docker", "ECS_UPTIME_ACCOUNTS": "organization"}, `ECS_UPTIME_ACCOUNTS="organization": want it unset with ECS_UPTIME_SOURCE=docker`},
+		{"role name with ecs", map[string]string{"ECS_UPTIME_SOURCE": "ecs", "ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/abc", "ECS_UPTIME_ROLE_NAME": "r"}, `ECS_UPTIME_ROLE_NAME="r": want it unset with ECS_UPTIME_SOURCE=ecs`},
+		{"external ID with auto", map[string]string{"ECS_UPTIME_EXTERNAL_ID": "abc"}, `ECS_UPTIME_EXTERNAL_ID="abc": want it unset with ECS_UPTIME_SOURCE=auto`},
+		{"concurrency with docker", map[string]string{"ECS_UPTIME_SOURCE": "docker", "ECS_UPTIME_SCAN_CONCURRENCY": "8"}, `ECS_UPTIME_SCAN_CONCURRENCY="8": want it unset with ECS_UPTIME_SOURCE=docker`},
 		// Singletons.
 		{"singletons with ecs", map[string]string{"ECS_UPTIME_SOURCE": "ecs", "ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/abc", "ECS_UPTIME_SINGLETONS": "db-migrate"}, `ECS_UPTIME_SINGLETONS="db-migrate": want it unset with the ecs source (a sidecar sees only its own task); watch a family with the host daemon (docker) or the api source, or with the monitor that ` + "`ecs-uptime monitor --type concurrency --family NAME`" + ` prints`},
 		{"singletons with auto in a task", map[string]string{"ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/abc", "ECS_UPTIME_SINGLETONS": "db-migrate"}, `ECS_UPTIME_SINGLETONS="db-migrate": want it unset with the ecs source`},
@@ -203,6 +231,17 @@ func TestAPIDefaults(t *testing.T) {
 	}
 	if !slices.Equal(c.Clusters, []string{"prod", "batch"}) || !slices.Equal(c.TaskTags, []string{"Team"}) {
 		t.Errorf("lists = %q, %q, want trimmed items", c.Clusters, c.TaskTags)
+	}
+	if len(c.Accounts) != 0 || c.RoleName != "ecs-uptime" || c.ExternalID != "" || c.ScanConcurrency != 8 || c.ScanOrganization() || c.ScanAllRegions() {
+		t.Errorf("organization defaults = %+v", c)
+	}
+	c, err = Load(map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_ACCOUNTS": " organization ", "ECS_UPTIME_REGIONS": "all"})
+	if err != nil || !c.ScanOrganization() || !c.ScanAllRegions() {
+		t.Errorf("organization, all regions = %+v, %v", c, err)
+	}
+	c, err = Load(map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_ACCOUNTS": "111111111111, 222222222222"})
+	if err != nil || !slices.Equal(c.Accounts, []string{"111111111111", "222222222222"}) || c.ScanOrganization() {
+		t.Errorf("two accounts = %q, %v", c.Accounts, err)
 	}
 	c, err = Load(map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_INTERVAL": "15s"})
 	if err != nil || c.Interval != 15*time.Second {

@@ -38,7 +38,9 @@ func (s *Source) noteScan(ctx context.Context, sc Scan) {
 	attrs := []any{slog.Duration("duration", sc.Duration), slog.Int("api_calls", sc.Calls),
 		slog.Duration("interval", s.interval), slog.Int("tasks", sc.Tasks), slog.Int("clusters", sc.Clusters),
 		slog.Int("unread", sc.Unread)}
-	paced := float64(sc.Calls) >= pacedShare*float64(s.limiter.Limit())*sc.Duration.Seconds()
+	// Each account-region has its own limiter; at most s.parallel of them
+	// were read at once.
+	paced := float64(sc.Calls) >= pacedShare*s.rate*float64(max(s.parallel, 1))*sc.Duration.Seconds()
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		if s.scan != scansCut {

@@ -1,22 +1,44 @@
-// Package ecsapi reads every RUNNING task of an account's ECS clusters from
-// the ECS API (github.com/aws/aws-sdk-go-v2/service/ecs) and turns each into
-// an uptime.Task. It is the source of ECS_UPTIME_SOURCE=api, and it can stop
+// Package ecsapi reads every RUNNING task of the ECS clusters of one
+// account or of many (an organization) from the ECS API
+// (github.com/aws/aws-sdk-go-v2/service/ecs) and turns each into an
+// uptime.Task. It is the source of ECS_UPTIME_SOURCE=api, and it can stop
 // a task (StopTask); deciding which task to stop is not its business.
 //
 // # What a scan reads
 //
-// For each region (Options.Regions, else the SDK's region, else the region
-// of the task it runs in, else the EC2 instance's), and for each cluster
-// (Options.Clusters, else every page of ListClusters): every page of
-// ListTasks (desiredStatus RUNNING, 100 per page), then DescribeTasks in
-// batches of at most 100 with include TAGS. It reports the tasks whose
+// For each account (Options.Accounts or the organization's, else the
+// credentials' own), each region (Options.Regions, or every region enabled
+// in the account with Options.AllRegions, else the SDK's region, else the
+// region of the task it runs in, else the EC2 instance's), and for each
+// cluster (Options.Clusters, else every page of ListClusters): every page
+// of ListTasks (desiredStatus RUNNING, 100 per page), then DescribeTasks
+// in batches of at most 100 with include TAGS. It reports the tasks whose
 // lastStatus is RUNNING and that have a startedAt; a PENDING task, a
 // STOPPED one and a failures entry (MISSING: it stopped between the list
-// and the describe) send nothing. Regions are read concurrently, the
-// clusters of a region one after the other.
+// and the describe) send nothing. At most Options.Concurrency
+// account-regions are read at once, the clusters of an account-region one
+// after the other.
 //
-// A cluster ARN names its region: it is read in that region only, whatever
-// the regions; a short cluster name is read in every region.
+// A cluster ARN names its account and region: it is read there only,
+// whatever the regions; a short cluster name is read in every
+// account-region.
+//
+// # Several accounts
+//
+// With Options.Accounts or Options.Organization the first scan learns the
+// credentials' own account (sts:GetCallerIdentity) and, with Organization,
+// the ACTIVE accounts of organizations:ListAccounts, re-read each Refresh
+// (an hour) so that new accounts join and closed ones leave. In each
+// account other than its own it assumes
+// arn:PARTITION:iam::ACCOUNT:role/ROLE (Options.RoleName, session name
+// SessionName, Options.ExternalID when set) through the SDK's stscreds
+// provider behind a credentials cache: one AssumeRole per account per
+// SessionDuration less RenewBefore, never one per scan. With AllRegions,
+// each account's regions come from account:ListRegions (ENABLED and
+// ENABLED_BY_DEFAULT), asked with that account's own credentials and
+// re-read each Refresh. A re-read that fails keeps what the last one gave
+// and is logged once, as is its recovery. Tags do not change: a task's
+// account and region come from its ARN.
 //
 // # Partial reads
 //
@@ -24,35 +46,46 @@
 // retries, a page or batch that fails half-way) sends nothing for its tasks
 // that cycle, never silences the others, and its tasks' uptimes are kept:
 // Tasks returns the tasks of every cluster it read, each complete, with a
-// *uptime.PartialError whose Unread names each failed cluster (Region and
-// Cluster), or the whole region (Cluster "") when its ListClusters failed.
-// The Tracker holds the unread parts' tasks without sending or forgetting
-// them, and the Runner logs each unread part once per change of state, so
-// this package logs none. A scan that could read no part at all returns a
-// plain error instead.
+// *uptime.PartialError whose Unread names each failed cluster (Account,
+// Region and Cluster), each account-region whose ListClusters failed
+// (Cluster ""), and each account whose role cannot be assumed or whose
+// regions were never listed (Region ""). Account is "" when the Source
+// reads the credentials' own account alone. The Tracker holds the unread
+// parts' tasks without sending or forgetting them, and the Runner logs
+// each unread part once per change of state, so this package logs none. A
+// scan that could read no part at all returns a plain error instead, and
+// so does one that could learn no account to read (the organization never
+// listed, the own account unknown). An account whose role is refused is
+// asked again each scan: one AssumeRole per scan for as long as it is.
 //
 // # Cost in API calls
 //
 // A cluster of n RUNNING or PENDING tasks costs ⌈n/100⌉ ListTasks pages
 // (one when it is empty) and ⌈n/100⌉ DescribeTasks batches: 2·⌈n/100⌉
-// calls, 1 for an empty cluster. With Options.Clusters empty, each region
-// adds ⌈clusters/100⌉ ListClusters pages. So T tasks in C clusters cost
-// between 2·⌈T/100⌉ and 2·⌈T/100⌉ + 2·C calls besides ListClusters (each
-// cluster rounds its own pages up): 3 calls in all for 10 tasks in one
-// cluster, 21 for 1,000, 201 for 10,000 in 10 clusters. A retried attempt
-// is one call more.
+// calls, 1 for an empty cluster. With Options.Clusters empty, each
+// account-region adds ⌈clusters/100⌉ ListClusters pages. So T tasks in C
+// clusters cost between 2·⌈T/100⌉ and 2·⌈T/100⌉ + 2·C calls besides
+// ListClusters (each cluster rounds its own pages up): 3 calls in all for
+// 10 tasks in one cluster, 21 for 1,000, 201 for 10,000 in 10 clusters; 450
+// for 50 accounts × 3 regions of one cluster of 100 tasks each. A retried
+// attempt is one call more. Several accounts add, per Refresh, one
+// ListAccounts page per 20 accounts (Organization) and one ListRegions
+// page per 20 regions of each account (AllRegions); one AssumeRole per
+// other account per 59 minutes; one GetCallerIdentity at start.
 //
-// Every attempt (the SDK's retries included) waits on one rate limiter
-// shared by every call of the process (Options.Rate, all regions
-// together); at 5 calls per second, 10,000 tasks take 40 s. A scan that
-// takes longer than Options.Interval, or that its context's deadline cuts,
-// is logged once with its duration and call count, saying whether the rate
+// Every ECS attempt (the SDK's retries included) waits on the rate
+// limiter of its account and region (Options.Rate): each account has its
+// own ECS request buckets in each region. At 5 calls per second, 10,000
+// tasks in one account-region take 40 s; 150 account-regions of 100 tasks
+// each, read 8 at a time, about 19 rounds of 3 calls. A scan that takes
+// longer than Options.Interval, or that its context's deadline cuts, is
+// logged once with its duration and call count, saying whether the rate
 // or the ECS API held it; and once when a scan reads everything in time
 // again (scanlog.go).
 //
 // Credentials, region and endpoint come from config.LoadDefaultConfig, as
 // for every AWS SDK user: task role, instance profile, environment,
-// profiles, AWS_ENDPOINT_URL_ECS.
+// profiles, AWS_ENDPOINT_URL_ECS (and _STS, _ORGANIZATIONS, _ACCOUNT).
 package ecsapi
 
 import (
@@ -61,6 +94,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -69,6 +103,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -93,11 +128,31 @@ type Options struct {
 	// names are read: a cluster ARN is read in its own region only, and
 	// with only ARNs in Clusters no region is looked up.
 	Regions []string
+	// AllRegions reads every region enabled in each account instead
+	// (account:ListRegions, re-read each hour); Regions must be empty.
+	AllRegions bool
 	// Clusters to read, names or ARNs; empty: every cluster ListClusters
 	// gives in each region.
 	Clusters []string
-	// Rate is the most ECS API requests per second, all regions and
-	// retries together; it must be above 0.
+	// Accounts to read, 12-digit IDs; empty (and not Organization): the
+	// account of the SDK's credentials alone, whose ID is never asked.
+	// In each one other than the credentials' own the Source assumes
+	// RoleName (see the package doc).
+	Accounts []string
+	// Organization reads every ACTIVE account of the organization
+	// (organizations:ListAccounts, re-read each hour); Accounts must be
+	// empty.
+	Organization bool
+	// RoleName is the role assumed in each account other than the
+	// credentials' own, with its path if it has one; empty: "ecs-uptime".
+	RoleName string
+	// ExternalID is given to AssumeRole when not empty.
+	ExternalID string
+	// Concurrency is the most account-regions read at once; 0: 8.
+	Concurrency int
+	// Rate is the most ECS API requests per second in each account and
+	// region (each has its own limiter, as each has its own ECS request
+	// bucket), retries included; it must be above 0.
 	Rate float64
 	// TaskTags are the task resource tag keys copied to Task.ResourceTags.
 	// They match a task's tag keys regardless of case, as IAM's
@@ -122,52 +177,88 @@ type Options struct {
 	LoadOptions []func(*config.LoadOptions) error
 }
 
+// DefaultConcurrency is Options.Concurrency's default.
+const DefaultConcurrency = 8
+
+// DefaultRoleName is Options.RoleName's default.
+const DefaultRoleName = "ecs-uptime"
+
 // Scan describes one scan (see Source.LastScan).
 type Scan struct {
 	Duration time.Duration
-	Calls    int // API requests, every attempt counted
+	Calls    int // API requests (ECS, and STS, Organizations and Account for a scan of several accounts), every attempt counted
 	Tasks    int // tasks reported
 	Clusters int // clusters read completely
-	Unread   int // parts (clusters or regions) not read
+	Unread   int // parts (clusters, regions or accounts) not read
 }
 
 // Source reads ECS tasks from the API. Use New. Tasks is not meant for
 // concurrent use (the Runner calls it once per cycle); StopTask and
 // LastScan may be called from any goroutine.
 type Source struct {
-	parts    []regionPart
-	clients  map[string]*ecs.Client // per region
-	limiter  *rate.Limiter
-	calls    atomic.Int64 // every ECS request of the process
-	taskTags []wantTag    // sorted by lower
-	maxTag   string
-	interval time.Duration
-	log      *slog.Logger
-	now      func() time.Time
+	cfg         aws.Config // the SDK's configuration: the credentials' own account
+	home        string     // the region of the STS, Organizations and Account clients
+	regions     []string   // fixed regions; none with AllRegions
+	allRegions  bool
+	names, arns []string // clusters named by short name, by ARN
+	rate        float64
+	concurrency int
+	parallel    int // account-regions read at once in the last scan: the most the scan log counts the rate for
+	calls       atomic.Int64 // every request of the process
+	taskTags    []wantTag    // sorted by lower
+	maxTag      string
+	interval    time.Duration
+	log         *slog.Logger
+	now         func() time.Time
+	org         *orgState                // nil when the Source reads the credentials' account alone
+	http        *awshttp.BuildableClient // shared by every ECS client; nil: each its own
 
 	scan scanState // what the scan log last said (scanlog.go)
 
-	mu   sync.Mutex
-	last Scan
+	mu      sync.Mutex
+	last    Scan
+	targets map[target]*ecsTarget    // the ECS client of each account-region read so far
+	accts   map[string]*accountState // each account read, by ID ("" for the credentials' own, alone)
+}
+
+// target is one account and region; account is "" when the Source reads
+// the credentials' own account alone.
+type target struct{ account, region string }
+
+// ecsTarget is the ECS client of an account-region, with its own limiter.
+type ecsTarget struct {
+	client  *ecs.Client
+	limiter *rate.Limiter
 }
 
 // wantTag is a resource tag key to copy: as configured, and lowercased as
 // it is reported.
 type wantTag struct{ lower, key string }
 
-// regionPart is what a scan reads in one region.
+// regionPart is what a scan reads in one account and region.
 type regionPart struct {
+	account  string // "" for the credentials' own account, when it is the only one
 	region   string
 	list     bool     // every cluster of ListClusters
 	clusters []string // else these, as given (names or ARNs)
 }
 
 // New loads the AWS configuration, resolves the regions and returns a
-// Source with one ECS client per region. No region found at all is an
+// Source. It makes no AWS API call: the accounts, their credentials and
+// their regions are read by the first scan. No region found at all is an
 // error wrapping ErrNoRegion.
 func New(ctx context.Context, opts Options) (*Source, error) {
 	if !(opts.Rate > 0) {
 		return nil, fmt.Errorf("ecsapi: rate %v: want more than 0 requests per second", opts.Rate)
+	}
+	if opts.AllRegions && len(opts.Regions) > 0 {
+		return nil, errors.New("ecsapi: regions: want either a list or all regions, not both")
+	}
+	if opts.Organization && len(opts.Accounts) > 0 {
+		return nil, errors.New("ecsapi: accounts: want either a list or the organization, not both")
+	}
+	if opts.Concurrency < 0 {
+		return nil, fmt.Errorf("ecsapi: concurrency %d: want 1 or more", opts.Concurrency)
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, slices.Concat([]func(*config.LoadOptions) error{config.WithLogger(newSDKLogger(cmp.Or(opts.Log, slog.Default())))}, opts.LoadOptions)...)
 	if err != nil {
@@ -175,12 +266,15 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 	}
 	cfg.Credentials = explainCredentials(cfg.Credentials)
 	s := &Source{
-		clients:  map[string]*ecs.Client{},
-		limiter:  rate.NewLimiter(rate.Limit(opts.Rate), 1),
-		maxTag:   opts.MaxLifetimeTag,
-		interval: opts.Interval,
-		log:      opts.Log,
-		now:      time.Now,
+		cfg:         cfg,
+		allRegions:  opts.AllRegions,
+		rate:        opts.Rate,
+		concurrency: cmp.Or(opts.Concurrency, DefaultConcurrency),
+		maxTag:      opts.MaxLifetimeTag,
+		interval:    opts.Interval,
+		log:         opts.Log,
+		now:         time.Now,
+		targets:     map[target]*ecsTarget{},
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -193,54 +287,61 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 	}
 	slices.SortFunc(s.taskTags, func(a, b wantTag) int { return strings.Compare(a.lower, b.lower) })
 
-	var names, arns []string
 	for _, c := range opts.Clusters {
 		switch c = strings.TrimSpace(c); {
 		case c == "":
 		case strings.HasPrefix(c, "arn:"):
-			arns = appendNew(arns, c)
+			if _, _, err := arnPlace(c); err != nil {
+				return nil, err
+			}
+			s.arns = appendNew(s.arns, c)
 		default:
-			names = appendNew(names, c)
+			s.names = appendNew(s.names, c)
 		}
 	}
-	var regions []string
-	if len(names) > 0 || len(arns) == 0 {
+	// Regions are needed where short names or ListClusters are read.
+	if (len(s.names) > 0 || len(s.arns) == 0) && !s.allRegions {
 		for _, r := range opts.Regions {
 			if r = strings.TrimSpace(r); r != "" {
-				regions = appendNew(regions, r)
+				s.regions = appendNew(s.regions, r)
 			}
 		}
-		if len(regions) == 0 {
+		if len(s.regions) == 0 {
 			r, err := resolveRegion(ctx, cfg, opts.MetadataURI)
 			if err != nil {
 				return nil, err
 			}
-			regions = []string{r}
+			s.regions = []string{r}
 		}
 	}
-	for _, r := range regions {
-		s.parts = append(s.parts, regionPart{region: r, list: len(names) == 0 && len(arns) == 0, clusters: slices.Clone(names)})
-	}
-	for _, a := range arns {
-		r, err := arnRegion(a)
-		if err != nil {
+	multi := opts.Organization || len(opts.Accounts) > 0
+	// The STS, Organizations and Account clients need a region of their
+	// own: the SDK's, else the first one read, else the one found as for
+	// a scan of one region.
+	s.home = cfg.Region
+	switch {
+	case s.home != "":
+	case len(s.regions) > 0:
+		s.home = s.regions[0]
+	case len(s.arns) > 0:
+		_, s.home, _ = arnPlace(s.arns[0])
+	default: // all regions, and no region anywhere yet
+		if s.home, err = resolveRegion(ctx, cfg, opts.MetadataURI); err != nil {
 			return nil, err
 		}
-		i := slices.IndexFunc(s.parts, func(p regionPart) bool { return p.region == r })
-		if i < 0 {
-			s.parts = append(s.parts, regionPart{region: r})
-			i = len(s.parts) - 1
-		}
-		// An ARN and the same cluster's short name are one cluster.
-		if name := uptime.ClusterName(a); !slices.Contains(s.parts[i].clusters, name) {
-			s.parts[i].clusters = append(s.parts[i].clusters, a)
-		}
 	}
-	for _, p := range s.parts {
-		s.clients[p.region] = ecs.NewFromConfig(cfg, func(o *ecs.Options) {
-			o.Region = p.region
-			o.APIOptions = append(slices.Clone(o.APIOptions), s.pace)
-			o.HTTPClient = ownBody{o.HTTPClient}
+	if multi {
+		s.org = newOrgState(opts)
+	}
+	// One HTTP client, and so one pool of connections, for every
+	// account-region: the SDK gives each ECS client a transport of its
+	// own, and 150 account-regions would keep 150 connections (and their
+	// buffers) where the regions' endpoints need a few each. It keeps as
+	// many idle connections per endpoint as account-regions are read at
+	// once.
+	if b, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok {
+		s.http = b.WithTransportOptions(func(t *http.Transport) {
+			t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, s.concurrency)
 		})
 	}
 	return s, nil
@@ -253,22 +354,64 @@ func appendNew(list []string, s string) []string {
 	return append(list, s)
 }
 
-// arnRegion returns the region of a cluster ARN.
-func arnRegion(arn string) (string, error) {
+// arnPlace returns the account and region of a cluster ARN.
+func arnPlace(arn string) (account, region string, err error) {
 	parts := strings.SplitN(arn, ":", 6)
 	if len(parts) != 6 || parts[2] != "ecs" || parts[3] == "" || !strings.HasPrefix(parts[5], "cluster/") {
-		return "", fmt.Errorf("ecsapi: cluster %q: want a name or arn:PARTITION:ecs:REGION:ACCOUNT:cluster/NAME", arn)
+		return "", "", fmt.Errorf("ecsapi: cluster %q: want a name or arn:PARTITION:ecs:REGION:ACCOUNT:cluster/NAME", arn)
 	}
-	return parts[3], nil
+	return parts[4], parts[3], nil
 }
 
-// Regions returns the regions a scan reads, in order.
+// Regions returns the regions a scan reads, in order: the regions of
+// Options (or the one found), then those of cluster ARNs; none with
+// AllRegions but those of cluster ARNs, since each account's are read by
+// the scans.
 func (s *Source) Regions() []string {
-	out := make([]string, len(s.parts))
-	for i, p := range s.parts {
-		out[i] = p.region
+	out := slices.Clone(s.regions)
+	for _, a := range s.arns {
+		_, r, _ := arnPlace(a)
+		out = appendNew(out, r)
 	}
 	return out
+}
+
+// parts returns what a scan reads in each of the accounts: in each, the
+// regions of Options (or the account's enabled ones), with every cluster
+// or the named ones, and each cluster ARN in its own account and region.
+// An ARN of an account not read is left out: config refuses one that
+// Options.Accounts does not list; one of an account that left the
+// organization is not scanned.
+func (s *Source) parts(accounts []accountRegions) []regionPart {
+	var parts []regionPart
+	for _, a := range accounts {
+		regions := s.regions
+		if s.allRegions {
+			regions = a.regions
+		}
+		if len(s.names) == 0 && len(s.arns) > 0 {
+			regions = nil // only the ARNs' own regions
+		}
+		for _, r := range regions {
+			parts = append(parts, regionPart{account: a.id, region: r, list: len(s.names) == 0 && len(s.arns) == 0, clusters: slices.Clone(s.names)})
+		}
+		for _, arn := range s.arns {
+			acct, r, _ := arnPlace(arn)
+			if a.id != "" && acct != a.id {
+				continue
+			}
+			i := slices.IndexFunc(parts, func(p regionPart) bool { return p.account == a.id && p.region == r })
+			if i < 0 {
+				parts = append(parts, regionPart{account: a.id, region: r})
+				i = len(parts) - 1
+			}
+			// An ARN and the same cluster's short name are one cluster.
+			if name := uptime.ClusterName(arn); !slices.Contains(parts[i].clusters, name) {
+				parts[i].clusters = append(parts[i].clusters, arn)
+			}
+		}
+	}
+	return parts
 }
 
 // LastScan describes the last scan Tasks made.
@@ -278,8 +421,8 @@ func (s *Source) LastScan() Scan {
 	return s.last
 }
 
-// Calls returns how many ECS API requests the Source has made, every
-// attempt counted.
+// Calls returns how many AWS API requests the Source has made (ECS, STS,
+// Organizations and Account), every attempt counted.
 func (s *Source) Calls() int64 { return s.calls.Load() }
 
 // regionResult is what a scan got from one region.
@@ -290,16 +433,33 @@ type regionResult struct {
 	emptyRun bool // ListClusters answered with no cluster: the region was read
 }
 
-// Tasks scans every region and cluster; see the package doc for what a
-// partial read returns. It implements uptime.Source.
+// Tasks scans every account, region and cluster; see the package doc for
+// what a partial read returns. It implements uptime.Source.
 func (s *Source) Tasks(ctx context.Context) ([]uptime.Task, error) {
 	start := s.now()
 	var calls atomic.Int64
 	ctx = context.WithValue(ctx, scanCalls{}, &calls)
-	results := make([]regionResult, len(s.parts))
+	accounts, unreadAccounts, err := s.accounts(ctx)
+	if err != nil {
+		s.noteScan(ctx, Scan{Duration: s.now().Sub(start), Calls: int(calls.Load()), Unread: 1})
+		return nil, err
+	}
+	parts := s.parts(accounts)
+	s.parallel = min(len(parts), s.concurrency)
+	results := make([]regionResult, len(parts))
+	sem := make(chan struct{}, s.concurrency)
 	var wg sync.WaitGroup
-	for i, p := range s.parts {
-		wg.Go(func() { results[i] = s.scanRegion(ctx, p) })
+	for i, p := range parts {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			results[i].unread = []uptime.Unread{{Account: p.account, Region: p.region, Err: fmt.Errorf("not read: %w", ctx.Err())}}
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			results[i] = s.scanRegion(ctx, p)
+		})
 	}
 	wg.Wait()
 
@@ -310,7 +470,7 @@ func (s *Source) Tasks(ctx context.Context) ([]uptime.Task, error) {
 		}
 	}
 	tasks := make([]uptime.Task, 0, n)
-	var unread []uptime.Unread
+	unread := unreadAccounts
 	readParts, clusters := 0, 0
 	for _, r := range results {
 		for _, ts := range r.tasks {
@@ -341,14 +501,16 @@ func (s *Source) Tasks(ctx context.Context) ([]uptime.Task, error) {
 	}
 }
 
+// scanRegion reads the clusters of one account and region, one after the
+// other.
 func (s *Source) scanRegion(ctx context.Context, p regionPart) regionResult {
 	var res regionResult
-	client := s.clients[p.region]
+	client := s.target(p.account, p.region).client
 	clusters := p.clusters
 	if p.list {
 		var err error
 		if clusters, err = listClusters(ctx, client); err != nil {
-			res.unread = append(res.unread, uptime.Unread{Region: p.region, Err: fmt.Errorf("list clusters: %w", err)})
+			res.unread = append(res.unread, uptime.Unread{Account: p.account, Region: p.region, Err: fmt.Errorf("list clusters: %w", err)})
 			return res
 		}
 		res.emptyRun = len(clusters) == 0
@@ -356,12 +518,12 @@ func (s *Source) scanRegion(ctx context.Context, p regionPart) regionResult {
 	for _, c := range clusters {
 		name := uptime.ClusterName(c)
 		if err := ctx.Err(); err != nil {
-			res.unread = append(res.unread, uptime.Unread{Region: p.region, Cluster: name, Err: fmt.Errorf("not read: %w", err)})
+			res.unread = append(res.unread, uptime.Unread{Account: p.account, Region: p.region, Cluster: name, Err: fmt.Errorf("not read: %w", err)})
 			continue
 		}
 		tasks, err := s.scanCluster(ctx, client, c)
 		if err != nil {
-			res.unread = append(res.unread, uptime.Unread{Region: p.region, Cluster: name, Err: err})
+			res.unread = append(res.unread, uptime.Unread{Account: p.account, Region: p.region, Cluster: name, Err: err})
 			continue
 		}
 		res.tasks = append(res.tasks, tasks)
@@ -531,10 +693,17 @@ func (p *tagPick) offer(key, value string, exact bool) {
 // scan and is retried by the SDK when throttled. Stopping a task that is
 // already stopping is harmless.
 func (s *Source) StopTask(ctx context.Context, t uptime.Task, reason string) error {
-	client := s.clients[t.Region]
-	if client == nil {
-		return fmt.Errorf("stop task %s: region %q is not one this source reads", t.ARN, t.Region)
+	account := t.Account
+	if s.org == nil {
+		account = "" // the credentials' own, the only one
 	}
+	s.mu.Lock()
+	tg := s.targets[target{account, t.Region}]
+	s.mu.Unlock()
+	if tg == nil {
+		return fmt.Errorf("stop task %s: account %s, region %q is not one this source has read", t.ARN, t.Account, t.Region)
+	}
+	client := tg.client
 	cluster := t.ClusterARN
 	if cluster == "" {
 		cluster = t.Cluster

@@ -192,7 +192,7 @@ func (w *Watch) Observe(c uptime.Cycle) []Verdict {
 
 func unread(parts []uptime.Unread, cl Cluster) bool {
 	for _, u := range parts {
-		if u.Covers(cl.Region, cl.Name) {
+		if u.Covers(cl.Account, cl.Region, cl.Name) {
 			return true
 		}
 	}

@@ -39,7 +39,18 @@ func awsCLI(t *testing.T, f *ecsfake.Server, region string) func(args ...string)
 		"AWS_RETRY_MODE=standard", "AWS_MAX_ATTEMPTS=1")
 	return func(args ...string) (string, string, int) {
 		t.Helper()
-		cmd := exec.Command(bin, append(args, "--endpoint-url", f.URL, "--region", region)...)
+		// Credentials given as a first argument "KEY=value…" replace
+		// Environ's (a session AssumeRole issued).
+		env := env
+		for len(args) > 0 && strings.HasPrefix(args[0], "AWS_") {
+			env = append(slices.Clone(env), args[0])
+			args = args[1:]
+		}
+		args = append(args, "--endpoint-url", f.URL)
+		if !slices.Contains(args, "--region") {
+			args = append(args, "--region", region)
+		}
+		cmd := exec.Command(bin, args...)
 		cmd.Env = env
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -193,7 +204,7 @@ func TestAWSCLI(t *testing.T) {
 		{name: "cluster not found", args: []string{"list-tasks", "--cluster", "nope"}, code: ecsfake.ClusterNotFound, op: "ListTasks", msg: "Cluster not found."},
 		{name: "more than 100 tasks", args: append([]string{"describe-tasks", "--cluster", "prod", "--tasks"}, many...), code: ecsfake.InvalidParameter, op: "DescribeTasks", msg: "Tasks cannot have more than 100 elements."},
 		{name: "throttled", inject: &ecsfake.Fault{Op: ecsfake.ListClusters, Code: ecsfake.Throttling, Times: 1}, args: []string{"list-clusters"}, code: ecsfake.Throttling, op: "ListClusters", msg: "Rate exceeded"},
-		{name: "access denied", inject: &ecsfake.Fault{Cluster: "prod", Code: ecsfake.AccessDenied, Times: 1}, args: []string{"describe-tasks", "--cluster", "prod", "--tasks", tagged}, code: ecsfake.AccessDenied, op: "DescribeTasks", msg: "User: arn:aws:sts::123456789012:assumed-role/ecs-uptime/test is not authorized to perform: ecs:DescribeTasks on resource: " + ecsfake.ClusterARN(region, "prod")},
+		{name: "access denied", inject: &ecsfake.Fault{Cluster: "prod", Code: ecsfake.AccessDenied, Times: 1}, args: []string{"describe-tasks", "--cluster", "prod", "--tasks", tagged}, code: ecsfake.AccessDenied, op: "DescribeTasks", msg: "User: " + ecsfake.CallerARN + " is not authorized to perform: ecs:DescribeTasks on resource: " + ecsfake.ClusterARN(region, "prod")},
 	} {
 		t.Run("error: "+tc.name, func(t *testing.T) {
 			if tc.inject != nil {
@@ -203,6 +214,175 @@ func TestAWSCLI(t *testing.T) {
 			// "An error occurred (CODE) when calling the OP operation (reached max retries: 0): MESSAGE"
 			want := fmt.Sprintf("An error occurred (%s) when calling the %s operation", tc.code, tc.op)
 			if code == 0 || !strings.Contains(stderr, want) || !strings.Contains(stderr, "): "+tc.msg) {
+				t.Errorf("exit %d, stderr %q; want a failure saying %q and %q", code, stderr, want, tc.msg)
+			}
+		})
+	}
+}
+
+// TestAWSCLIOrganization runs the response shapes of STS (awsQuery: XML),
+// Organizations (awsJson1.1) and Account (restJson1), errors included,
+// through the AWS CLI, and uses a session AssumeRole issued for ECS calls
+// in the member account.
+func TestAWSCLIOrganization(t *testing.T) {
+	const region = "eu-west-1"
+	const member, suspended, guarded = "111111111111", "222222222222", "333333333333"
+	f := ecsfake.Start(t)
+	aws := awsCLI(t, f, region)
+	f.AddAccount(ecsfake.Member{ID: member, Name: "dev"})
+	f.AddAccount(ecsfake.Member{ID: suspended, Status: "SUSPENDED"})
+	f.AddAccount(ecsfake.Member{ID: guarded, ExternalID: "datadog-ecs-uptime"})
+	f.SetRegions(member, ecsfake.Region{Name: "eu-west-1", Status: ecsfake.RegionEnabledByDefault},
+		ecsfake.Region{Name: "eu-south-1", Status: ecsfake.RegionEnabled}, ecsfake.Region{Name: "me-south-1", Status: ecsfake.RegionDisabled})
+	started := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	task := f.AddTask(ecsfake.Task{Account: member, Region: region, Cluster: "dev", StartedAt: started})
+	f.AddTask(ecsfake.Task{Region: region, Cluster: "dev", StartedAt: started}) // the same cluster name in the management account
+
+	t.Run("get-caller-identity", func(t *testing.T) {
+		out, stderr, code := aws("sts", "get-caller-identity")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		if got := decode[struct{ Account, Arn, UserId string }](t, out); got.Account != ecsfake.Account || got.Arn != ecsfake.CallerARN || got.UserId == "" {
+			t.Errorf("parsed as %+v", got)
+		}
+	})
+
+	type creds struct{ AccessKeyId, SecretAccessKey, SessionToken, Expiration string }
+	var session creds
+	t.Run("assume-role, then ECS in the member account with its session", func(t *testing.T) {
+		f.Reset()
+		before := time.Now().Truncate(time.Second)
+		out, stderr, code := aws("sts", "assume-role", "--role-arn", "arn:aws:iam::"+member+":role/ecs-uptime", "--role-session-name", "ecs-uptime", "--duration-seconds", "3600")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		got := decode[struct {
+			Credentials     creds
+			AssumedRoleUser struct{ Arn, AssumedRoleId string }
+		}](t, out)
+		session = got.Credentials
+		exp, err := time.Parse(time.RFC3339, session.Expiration)
+		if err != nil || exp.Before(before.Add(time.Hour-time.Second)) || exp.After(time.Now().Add(time.Hour)) {
+			t.Errorf("Expiration %q (%v), want an hour from now", session.Expiration, err)
+		}
+		if !strings.HasPrefix(session.AccessKeyId, "ASIA") || session.SecretAccessKey == "" || session.SessionToken == "" ||
+			got.AssumedRoleUser.Arn != "arn:aws:sts::"+member+":assumed-role/ecs-uptime/ecs-uptime" {
+			t.Errorf("parsed as %+v", got)
+		}
+		calls := f.AssumeRoles()
+		if len(calls) != 1 || calls[0].Account != member || calls[0].SessionName != "ecs-uptime" || calls[0].Duration != time.Hour || calls[0].Error != "" {
+			t.Errorf("AssumeRole calls %+v", calls)
+		}
+		out, stderr, code = aws("AWS_ACCESS_KEY_ID="+session.AccessKeyId, "AWS_SECRET_ACCESS_KEY="+session.SecretAccessKey, "AWS_SESSION_TOKEN="+session.SessionToken,
+			"ecs", "list-tasks", "--cluster", "dev")
+		if code != 0 {
+			t.Fatalf("list-tasks with the session: exit %d: %s", code, stderr)
+		}
+		if got := decode[struct{ TaskArns []string }](t, out).TaskArns; !slices.Equal(got, []string{task}) {
+			t.Errorf("the member's cluster lists %v, want only %s (not the management account's task)", got, task)
+		}
+		if reqs := f.Requests(); len(reqs) != 2 || reqs[1].Account != member || reqs[1].Service != "ecs" {
+			t.Errorf("requests %+v, want the ECS call in %s", reqs, member)
+		}
+		_, stderr, code = aws("AWS_ACCESS_KEY_ID="+session.AccessKeyId, "AWS_SECRET_ACCESS_KEY="+session.SecretAccessKey, "AWS_SESSION_TOKEN=forged",
+			"ecs", "list-tasks", "--cluster", "dev")
+		if code == 0 || !strings.Contains(stderr, "UnrecognizedClientException") {
+			t.Errorf("a forged session token: exit %d, %s", code, stderr)
+		}
+	})
+
+	t.Run("organizations list-accounts, two per page", func(t *testing.T) {
+		f.Reset()
+		out, stderr, code := aws("organizations", "list-accounts", "--page-size", "2")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		type account struct{ Id, Arn, Name, Status, State, JoinedMethod, JoinedTimestamp string }
+		got := decode[struct{ Accounts []account }](t, out).Accounts
+		var ids, states []string
+		for _, a := range got {
+			ids, states = append(ids, a.Id), append(states, a.Status+"/"+a.State)
+		}
+		if want := []string{member, ecsfake.Account, suspended, guarded}; !slices.Equal(ids, want) {
+			t.Errorf("accounts %v, want %v", ids, want)
+		}
+		if want := []string{"ACTIVE/ACTIVE", "ACTIVE/ACTIVE", "SUSPENDED/SUSPENDED", "ACTIVE/ACTIVE"}; !slices.Equal(states, want) {
+			t.Errorf("statuses %v, want %v", states, want)
+		}
+		if a := got[0]; a.Name != "dev" || !strings.HasPrefix(a.Arn, "arn:aws:organizations::"+ecsfake.Account+":account/o-") || a.JoinedMethod != "INVITED" || !strings.HasPrefix(a.JoinedTimestamp, "2024-02-01T09:30:00") {
+			t.Errorf("account parsed as %+v", a)
+		}
+		if n := f.Calls(ecsfake.ListAccounts); n != 2 {
+			t.Errorf("%d ListAccounts calls, want 2 pages of at most 2", n)
+		}
+	})
+
+	t.Run("account list-regions, enabled only, one per page", func(t *testing.T) {
+		f.Reset()
+		out, stderr, code := aws("AWS_ACCESS_KEY_ID="+session.AccessKeyId, "AWS_SECRET_ACCESS_KEY="+session.SecretAccessKey, "AWS_SESSION_TOKEN="+session.SessionToken,
+			"account", "list-regions", "--region-opt-status-contains", "ENABLED", "ENABLED_BY_DEFAULT", "--page-size", "1")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		got := decode[struct {
+			Regions []struct{ RegionName, RegionOptStatus string }
+		}](t, out).Regions
+		var regions []string
+		for _, r := range got {
+			regions = append(regions, r.RegionName+"="+r.RegionOptStatus)
+		}
+		if want := []string{"eu-south-1=ENABLED", "eu-west-1=ENABLED_BY_DEFAULT"}; !slices.Equal(regions, want) {
+			t.Errorf("regions %v, want %v", regions, want)
+		}
+		if n := f.Calls(ecsfake.ListRegions); n != 2 {
+			t.Errorf("%d ListRegions calls, want 2 pages of 1", n)
+		}
+		out, stderr, code = aws("account", "list-regions", "--account-id", member)
+		if code != 0 {
+			t.Fatalf("from the management account with --account-id: exit %d: %s", code, stderr)
+		}
+		if n := len(decode[struct{ Regions []struct{ RegionName string } }](t, out).Regions); n != 3 {
+			t.Errorf("%d regions of %s from the management account, want 3", n, member)
+		}
+	})
+
+	for _, tc := range []struct {
+		name     string
+		inject   *ecsfake.Fault
+		args     []string
+		code, op string
+		msg      string
+	}{
+		{name: "assume-role denied: no such role", args: []string{"sts", "assume-role", "--role-arn", "arn:aws:iam::" + member + ":role/other", "--role-session-name", "ecs-uptime"},
+			code: "AccessDenied", op: "AssumeRole", msg: "User: " + ecsfake.CallerARN + " is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::" + member + ":role/other"},
+		{name: "assume-role denied: a suspended account", args: []string{"sts", "assume-role", "--role-arn", "arn:aws:iam::" + suspended + ":role/ecs-uptime", "--role-session-name", "ecs-uptime"},
+			code: "AccessDenied", op: "AssumeRole", msg: "is not authorized to perform: sts:AssumeRole"},
+		{name: "assume-role denied: the wrong external ID", args: []string{"sts", "assume-role", "--role-arn", "arn:aws:iam::" + guarded + ":role/ecs-uptime", "--role-session-name", "ecs-uptime", "--external-id", "guess"},
+			code: "AccessDenied", op: "AssumeRole", msg: "is not authorized to perform: sts:AssumeRole"},
+		{name: "assume-role: more than the role's hour", args: []string{"sts", "assume-role", "--role-arn", "arn:aws:iam::" + member + ":role/ecs-uptime", "--role-session-name", "ecs-uptime", "--duration-seconds", "7200"},
+			code: "ValidationError", op: "AssumeRole", msg: "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."},
+		{name: "assume-role injected", inject: &ecsfake.Fault{Op: ecsfake.AssumeRole, Account: member, Code: "AccessDenied", Times: 1},
+			args: []string{"sts", "assume-role", "--role-arn", "arn:aws:iam::" + member + ":role/ecs-uptime", "--role-session-name", "ecs-uptime"},
+			code: "AccessDenied", op: "AssumeRole", msg: "User: " + ecsfake.CallerARN + " is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::" + member + ":role/ecs-uptime"},
+		{name: "list-accounts throttled", inject: &ecsfake.Fault{Op: ecsfake.ListAccounts, Code: "TooManyRequestsException", Times: 1}, args: []string{"organizations", "list-accounts"},
+			code: "TooManyRequestsException", op: "ListAccounts", msg: "Rate exceeded"},
+		{name: "list-regions denied", inject: &ecsfake.Fault{Op: ecsfake.ListRegions, Code: ecsfake.AccessDenied, Times: 1}, args: []string{"account", "list-regions"},
+			code: ecsfake.AccessDenied, op: "ListRegions", msg: "User: " + ecsfake.CallerARN + " is not authorized to perform: account:ListRegions on resource: *"},
+		{name: "ECS in a disabled region", args: []string{"ecs", "list-clusters", "--region", "me-south-1"},
+			code: "UnrecognizedClientException", op: "ListClusters", msg: "The security token included in the request is invalid."},
+	} {
+		t.Run("error: "+tc.name, func(t *testing.T) {
+			if tc.inject != nil {
+				f.Inject(*tc.inject)
+			}
+			args := tc.args
+			if tc.op == "ListClusters" { // in the member account, which disabled me-south-1
+				args = append([]string{"AWS_ACCESS_KEY_ID=" + session.AccessKeyId, "AWS_SECRET_ACCESS_KEY=" + session.SecretAccessKey, "AWS_SESSION_TOKEN=" + session.SessionToken}, args...)
+			}
+			_, stderr, code := aws(args...)
+			want := fmt.Sprintf("An error occurred (%s) when calling the %s operation", tc.code, tc.op)
+			if code == 0 || !strings.Contains(stderr, want) || !strings.Contains(stderr, tc.msg) {
 				t.Errorf("exit %d, stderr %q; want a failure saying %q and %q", code, stderr, want, tc.msg)
 			}
 		})

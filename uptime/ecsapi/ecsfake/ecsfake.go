@@ -25,12 +25,24 @@
 // be. Requests without a SigV4 Authorization header are refused; the
 // signature itself is not checked.
 //
+// It holds every account too, and the services a scan of an organization
+// calls beside ECS, told apart by the service its signature is scoped to:
+// STS (AssumeRole, GetCallerIdentity: the awsQuery protocol, XML answers;
+// sts.go), Organizations (ListAccounts, paginated: awsJson1.1;
+// organizations.go) and Account Management (ListRegions: restJson1;
+// account.go). Environ's static credentials act in Account, the
+// organization's management account; AssumeRole issues a session in a
+// member account that AddAccount added, when the member's role and
+// external ID match, and every call signed with that session acts in that
+// account, until the session expires (ExpiredTokenException). A region an
+// account has not enabled (SetRegions) refuses its ECS calls as AWS does.
+//
 // A test starts one with Start (or New), fills it with AddCluster and
 // AddTask, points its client at it with Setenv (in-process) or Environ (a
 // child process, such as the ecs-uptime binary), makes calls fail with
 // Inject, changes tasks with SetLastStatus, RemoveTask and BeforeServe, and
 // reads what the client did with Calls, Requests (each with its arrival
-// time, for rate checks) and Stops. A Go client should be ecsapi's: its
+// time and account, for rate checks), Stops and AssumeRoles. A Go client should be ecsapi's: its
 // HTTP client works around an SDK race (a request body closed under
 // net/http) that a server as fast as this one makes likely.
 //
@@ -91,6 +103,7 @@ const (
 // Task is a task to add to the fake (see AddTask). Zero fields take the
 // defaults their comments give.
 type Task struct {
+	Account string // default Account, the account of Environ's credentials
 	Region  string // required
 	Cluster string // short name, required; the cluster is created if it does not exist
 	ID      string // default: 32 hex digits derived from the cluster and a counter
@@ -133,22 +146,29 @@ func Tags(keyValues ...string) []Tag {
 }
 
 // Fault is an error the fake answers instead of serving a call. A call
-// matches when each non-empty field equals the call's: Op its operation,
-// Region its region, Cluster the short name of the cluster it names (a
-// ListClusters call names none, so it matches only a Fault without
-// Cluster), Task the ID or ARN a StopTask names.
+// matches when each non-empty field equals the call's: Op its operation
+// (of any service the fake serves), Account the account it acts in (see
+// Request), Region its region, Cluster the short name of the cluster it
+// names (a ListClusters call names none, so it matches only a Fault
+// without Cluster), Task the ID or ARN a StopTask names.
 type Fault struct {
-	Op, Region, Cluster, Task string
-	Code                      string // the __type sent, such as Throttling
-	Message                   string // default: the service's usual message for Code
+	Op, Account, Region, Cluster, Task string
+	Code                               string // the __type sent, such as Throttling
+	Message                            string // default: the service's usual message for Code
 	// Times is how many matching calls it answers; 0 means every one.
 	Times int
 }
 
 // Request is one call the fake received (every attempt of a client
-// counts, retries included).
+// counts, retries included), of any service it serves.
 type Request struct {
+	Service string // the SigV4 signing name: ecs, sts, organizations or account
 	Op      string
+	// Account is the account the call acts in: the one its credentials
+	// belong to, except for AssumeRole (the account of the role assumed)
+	// and ListRegions with an AccountId (that account). "" when the
+	// credentials are unknown.
+	Account string
 	Region  string
 	Cluster string // short name of the cluster the call names ("default" when none); "" for ListClusters
 	At      time.Time
@@ -171,20 +191,21 @@ type Server struct {
 	srv *httptest.Server
 
 	mu       sync.Mutex
-	clusters map[string]*cluster // region + "/" + name
+	clusters map[string]*cluster // account + "/" + region + "/" + name
 	tasks    map[string]*task    // task ARN
 	faults   []*Fault
-	requests []Request
+	requests []*Request // pointers, so that an answer's error is noted once served
 	stops    []Stop
 	hook     func(Request)
 	serial   int
+	orgs     // accounts, regions, sessions: accounts.go
 }
 
 type cluster struct {
-	region, name, arn string
-	ids               []string // task IDs in ARN order, for pages
-	sorted            bool
-	byID              map[string]*task
+	account, region, name, arn string
+	ids                        []string // task IDs in ARN order, for pages
+	sorted                     bool
+	byID                       map[string]*task
 }
 
 type task struct {
@@ -200,7 +221,7 @@ type task struct {
 
 // New starts a fake with no cluster. Close it when done.
 func New() *Server {
-	s := &Server{clusters: map[string]*cluster{}, tasks: map[string]*task{}}
+	s := &Server{clusters: map[string]*cluster{}, tasks: map[string]*task{}, orgs: newOrgs()}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
 	return s
@@ -231,10 +252,11 @@ const (
 func (s *Server) Environ(region string) []string { return Environ(os.Environ(), s.URL, region) }
 
 // Environ returns base (KEY=value entries) without any AWS_ variable, plus
-// the ones under which an AWS SDK or the AWS CLI sends its ECS calls to url
-// and reaches nothing else: AWS_ENDPOINT_URL_ECS, static credentials, the
-// region (none when ""), no shared config or credentials file and no EC2
-// instance metadata. Unset rather than empty: botocore takes an empty
+// the ones under which an AWS SDK or the AWS CLI sends its ECS, STS,
+// Organizations and Account calls to url and reaches nothing else:
+// AWS_ENDPOINT_URL_ECS (and _STS, _ORGANIZATIONS, _ACCOUNT), static
+// credentials (of Account), the region (none when ""), no shared config
+// or credentials file and no EC2 instance metadata. Unset rather than empty: botocore takes an empty
 // AWS_PROFILE for a profile named "".
 func Environ(base []string, url, region string) []string {
 	env := make([]string, 0, len(base)+8)
@@ -249,6 +271,9 @@ func Environ(base []string, url, region string) []string {
 func fakeVars(url, region string) []string {
 	vars := []string{
 		"AWS_ENDPOINT_URL_ECS=" + url,
+		"AWS_ENDPOINT_URL_STS=" + url,
+		"AWS_ENDPOINT_URL_ORGANIZATIONS=" + url,
+		"AWS_ENDPOINT_URL_ACCOUNT=" + url,
 		"AWS_ACCESS_KEY_ID=" + AccessKeyID,
 		"AWS_SECRET_ACCESS_KEY=" + SecretAccessKey,
 		"AWS_CONFIG_FILE=" + os.DevNull,
@@ -278,41 +303,53 @@ func (s *Server) Setenv(t testing.TB, region string) {
 	}
 }
 
-// ClusterARN returns the ARN of the cluster name in region.
-func ClusterARN(region, name string) string {
-	return "arn:aws:ecs:" + region + ":" + Account + ":cluster/" + name
+// ClusterARN returns the ARN of the cluster name in region, in Account.
+func ClusterARN(region, name string) string { return AccountClusterARN(Account, region, name) }
+
+// AccountClusterARN returns the ARN of the cluster name in region, in
+// account.
+func AccountClusterARN(account, region, name string) string {
+	return "arn:aws:ecs:" + region + ":" + account + ":cluster/" + name
 }
 
-// AddCluster creates the cluster (nothing if it exists) and returns its ARN.
+// AddCluster creates the cluster in Account (nothing if it exists) and
+// returns its ARN.
 func (s *Server) AddCluster(region, name string) string {
+	return s.AddAccountCluster(Account, region, name)
+}
+
+// AddAccountCluster creates the cluster in account (nothing if it exists)
+// and returns its ARN.
+func (s *Server) AddAccountCluster(account, region, name string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.cluster(region, name).arn
+	return s.cluster(account, region, name).arn
 }
 
-func (s *Server) cluster(region, name string) *cluster {
-	key := region + "/" + name
+func (s *Server) cluster(account, region, name string) *cluster {
+	key := account + "/" + region + "/" + name
 	c := s.clusters[key]
 	if c == nil {
-		c = &cluster{region: region, name: name, arn: ClusterARN(region, name), byID: map[string]*task{}}
+		c = &cluster{account: account, region: region, name: name, arn: AccountClusterARN(account, region, name), byID: map[string]*task{}}
 		s.clusters[key] = c
 	}
 	return c
 }
 
-// RemoveCluster deletes the cluster and its tasks: every later call naming
-// it gets ClusterNotFoundException.
+// RemoveCluster deletes the cluster of Account and its tasks: every later
+// call naming it gets ClusterNotFoundException.
 func (s *Server) RemoveCluster(region, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.clusters[region+"/"+name]
+	key := Account + "/" + region + "/" + name
+	c := s.clusters[key]
 	if c == nil {
 		return
 	}
 	for _, t := range c.byID {
 		delete(s.tasks, t.arn)
 	}
-	delete(s.clusters, region+"/"+name)
+	delete(s.clusters, key)
 }
 
 // AddTask adds a task, creating its cluster if needed, and returns its ARN.
@@ -321,6 +358,9 @@ func (s *Server) RemoveCluster(region, name string) {
 func (s *Server) AddTask(spec Task) string {
 	if spec.Region == "" || spec.Cluster == "" {
 		panic("ecsfake: a task needs a Region and a Cluster")
+	}
+	if spec.Account == "" {
+		spec.Account = Account
 	}
 	switch spec.LastStatus {
 	case "":
@@ -352,7 +392,7 @@ func (s *Server) AddTask(spec Task) string {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.cluster(spec.Region, spec.Cluster)
+	c := s.cluster(spec.Account, spec.Region, spec.Cluster)
 	if spec.ID == "" {
 		s.serial++
 		sum := sha256.Sum256([]byte(c.arn + "/" + strconv.Itoa(s.serial)))
@@ -363,7 +403,7 @@ func (s *Server) AddTask(spec Task) string {
 	}
 	t := &task{
 		Task:       spec,
-		arn:        "arn:aws:ecs:" + spec.Region + ":" + Account + ":task/" + spec.Cluster + "/" + spec.ID,
+		arn:        "arn:aws:ecs:" + spec.Region + ":" + spec.Account + ":task/" + spec.Cluster + "/" + spec.ID,
 		clusterARN: c.arn,
 		desired:    "RUNNING",
 		version:    1,
@@ -395,7 +435,7 @@ func (s *Server) RemoveTask(arn string) {
 		return
 	}
 	delete(s.tasks, arn)
-	if c := s.clusters[t.Region+"/"+t.Cluster]; c != nil {
+	if c := s.clusters[t.Account+"/"+t.Region+"/"+t.Cluster]; c != nil {
 		delete(c.byID, t.ID)
 		c.ids = slices.DeleteFunc(c.ids, func(id string) bool { return id == t.ID })
 	}
@@ -461,7 +501,11 @@ func (s *Server) BeforeServe(fn func(Request)) {
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.requests)
+	out := make([]Request, len(s.requests))
+	for i, r := range s.requests {
+		out[i] = *r
+	}
+	return out
 }
 
 // Calls returns how many calls of op (every operation when "") were
@@ -485,12 +529,12 @@ func (s *Server) Stops() []Stop {
 	return slices.Clone(s.stops)
 }
 
-// Reset forgets the calls and stops recorded so far; tasks, clusters and
-// faults stay.
+// Reset forgets the calls, stops and role sessions asked so far; tasks,
+// clusters, accounts, the sessions issued and faults stay.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests, s.stops = nil, nil
+	s.requests, s.stops, s.assumed = nil, nil, nil
 }
 
 // apiError is an error answer.
@@ -506,15 +550,31 @@ func invalid(format string, args ...any) *apiError {
 }
 
 var defaultMessages = map[string]string{
-	Throttling:      "Rate exceeded",
-	ClusterNotFound: "Cluster not found.",
-	ServerError:     "Service Unavailable. Please try again later.",
+	Throttling:                 "Rate exceeded",
+	"Throttling":               "Rate exceeded",
+	"TooManyRequestsException": "Rate exceeded",
+	ClusterNotFound:            "Cluster not found.",
+	ServerError:                "Service Unavailable. Please try again later.",
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	at := time.Now()
+	switch signingService(r) {
+	case "sts":
+		s.serveSTS(w, r, at)
+		return
+	case "organizations":
+		s.serveOrganizations(w, r, at)
+		return
+	case "account":
+		s.serveAccount(w, r, at)
+		return
+	}
 	op, region, body, aerr := s.parse(r)
-	req := Request{Op: op, Region: region, At: at}
+	req := Request{Service: "ecs", Op: op, Region: region, At: at}
+	if aerr == nil {
+		req.Account, aerr = s.ecsCaller(r, at)
+	}
 	var in request
 	if aerr == nil {
 		if err := json.Unmarshal(body, &in); err != nil {
@@ -529,10 +589,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if aerr == nil {
 		aerr = s.fault(req, in.Task)
 	}
+	if aerr == nil {
+		aerr = s.regionDisabled(req.Account, region)
+	}
 	if aerr != nil {
 		req.Error = aerr.code
 	}
-	s.requests = append(s.requests, req)
+	noted := &req
+	s.requests = append(s.requests, noted)
 	if op == StopTask && aerr != nil {
 		s.stops = append(s.stops, Stop{Region: region, Cluster: req.Cluster, TaskARN: in.Task, Reason: deref(in.Reason), At: at, Error: aerr.code})
 	}
@@ -545,7 +609,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	var out any
 	if aerr == nil {
 		s.mu.Lock()
-		out, aerr = s.handle(op, region, &in, at)
+		out, aerr = s.handle(op, req.Account, region, &in, at)
+		if aerr != nil {
+			noted.Error = aerr.code
+		}
 		if aerr != nil && op == StopTask {
 			s.stops = append(s.stops, Stop{Region: region, Cluster: req.Cluster, TaskARN: in.Task, Reason: deref(in.Reason), At: at, Error: aerr.code})
 		}
@@ -598,7 +665,7 @@ func (s *Server) parse(r *http.Request) (op, region string, body []byte, aerr *a
 // fault returns the injected error for the call, if any. s.mu is held.
 func (s *Server) fault(req Request, taskRef string) *apiError {
 	for _, f := range s.faults {
-		if f.Op != "" && f.Op != req.Op || f.Region != "" && f.Region != req.Region ||
+		if f.Op != "" && f.Op != req.Op || f.Account != "" && f.Account != req.Account || f.Region != "" && f.Region != req.Region ||
 			f.Cluster != "" && (req.Op == ListClusters || f.Cluster != req.Cluster) ||
 			f.Task != "" && f.Task != taskRef && !strings.HasSuffix(taskRef, "/"+f.Task) {
 			continue
@@ -607,12 +674,8 @@ func (s *Server) fault(req Request, taskRef string) *apiError {
 		if msg == "" {
 			msg = defaultMessages[f.Code]
 		}
-		if msg == "" && f.Code == AccessDenied {
-			res := "arn:aws:ecs:" + req.Region + ":" + Account + ":cluster/" + req.Cluster
-			if req.Op == ListClusters {
-				res = "*"
-			}
-			msg = "User: arn:aws:sts::" + Account + ":assumed-role/ecs-uptime/test is not authorized to perform: ecs:" + req.Op + " on resource: " + res + " because no identity-based policy allows the ecs:" + req.Op + " action"
+		if msg == "" && strings.HasPrefix(f.Code, "AccessDenied") {
+			msg = s.deniedMessage(req, "")
 		}
 		status := http.StatusBadRequest
 		if f.Code == ServerError {
@@ -630,36 +693,36 @@ func (s *Server) fault(req Request, taskRef string) *apiError {
 }
 
 // handle serves a parsed call. s.mu is held.
-func (s *Server) handle(op, region string, in *request, now time.Time) (any, *apiError) {
+func (s *Server) handle(op, account, region string, in *request, now time.Time) (any, *apiError) {
 	switch op {
 	case ListClusters:
-		return s.listClusters(region, in)
+		return s.listClusters(account, region, in)
 	case ListTasks:
-		return s.listTasks(region, in)
+		return s.listTasks(account, region, in)
 	case DescribeTasks:
-		return s.describeTasks(region, in)
+		return s.describeTasks(account, region, in)
 	default:
-		return s.stopTask(region, in, now)
+		return s.stopTask(account, region, in, now)
 	}
 }
 
-func (s *Server) listClusters(region string, in *request) (any, *apiError) {
+func (s *Server) listClusters(account, region string, in *request) (any, *apiError) {
 	var arns []string
 	for _, c := range s.clusters {
-		if c.region == region {
+		if c.account == account && c.region == region {
 			arns = append(arns, c.arn)
 		}
 	}
 	sort.Strings(arns)
-	page, next, aerr := paginate(arns, in, "clusters/"+region)
+	page, next, aerr := paginate(arns, in, "clusters/"+account+"/"+region)
 	if aerr != nil {
 		return nil, aerr
 	}
 	return listClustersOutput{ClusterArns: page, NextToken: next}, nil
 }
 
-func (s *Server) listTasks(region string, in *request) (any, *apiError) {
-	c, aerr := s.find(region, in.Cluster)
+func (s *Server) listTasks(account, region string, in *request) (any, *apiError) {
+	c, aerr := s.find(account, region, in.Cluster)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -732,27 +795,27 @@ func paginate(items []string, in *request, scope string) (page []string, next *s
 
 // find returns the cluster a call names (short name or ARN; default
 // "default").
-func (s *Server) find(region string, ref *string) (*cluster, *apiError) {
+func (s *Server) find(account, region string, ref *string) (*cluster, *apiError) {
 	name := "default"
 	if ref != nil && *ref != "" {
 		name = *ref
 	}
 	if strings.HasPrefix(name, "arn:") {
-		c := s.clusters[region+"/"+clusterName(name)]
+		c := s.clusters[account+"/"+region+"/"+clusterName(name)]
 		if c == nil || c.arn != name {
 			return nil, &apiError{http.StatusBadRequest, ClusterNotFound, defaultMessages[ClusterNotFound]}
 		}
 		return c, nil
 	}
-	c := s.clusters[region+"/"+name]
+	c := s.clusters[account+"/"+region+"/"+name]
 	if c == nil {
 		return nil, &apiError{http.StatusBadRequest, ClusterNotFound, defaultMessages[ClusterNotFound]}
 	}
 	return c, nil
 }
 
-func (s *Server) describeTasks(region string, in *request) (any, *apiError) {
-	c, aerr := s.find(region, in.Cluster)
+func (s *Server) describeTasks(account, region string, in *request) (any, *apiError) {
+	c, aerr := s.find(account, region, in.Cluster)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -785,7 +848,7 @@ func (s *Server) describeTasks(region string, in *request) (any, *apiError) {
 func (c *cluster) lookup(ref string) *task {
 	id := ref
 	if strings.HasPrefix(ref, "arn:") {
-		prefix := "arn:aws:ecs:" + c.region + ":" + Account + ":task/" + c.name + "/"
+		prefix := "arn:aws:ecs:" + c.region + ":" + c.account + ":task/" + c.name + "/"
 		var ok bool
 		if id, ok = strings.CutPrefix(ref, prefix); !ok {
 			return nil
@@ -794,8 +857,8 @@ func (c *cluster) lookup(ref string) *task {
 	return c.byID[id]
 }
 
-func (s *Server) stopTask(region string, in *request, now time.Time) (any, *apiError) {
-	c, aerr := s.find(region, in.Cluster)
+func (s *Server) stopTask(account, region string, in *request, now time.Time) (any, *apiError) {
+	c, aerr := s.find(account, region, in.Cluster)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -841,7 +904,7 @@ func deref(p *string) string {
 }
 
 func requestID(at time.Time, r Request) string {
-	sum := sha256.Sum256([]byte(at.String() + r.Op + r.Region + r.Cluster))
+	sum := sha256.Sum256([]byte(at.String() + r.Op + r.Account + r.Region + r.Cluster))
 	h := hex.EncodeToString(sum[:16])
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }

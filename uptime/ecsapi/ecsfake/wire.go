@@ -162,7 +162,7 @@ type wireTask struct {
 
 // wire renders the task as ECS would, with its resource tags when tags.
 func (t *task) wire(tags bool) wireTask {
-	prefix := "arn:aws:ecs:" + t.Region + ":" + Account + ":"
+	prefix := "arn:aws:ecs:" + t.Region + ":" + t.Account + ":"
 	h := t.hash // 64 hex digits, for the IDs of the task's other resources
 	eni := "eni-" + h[:17]
 	ip := "10.0." + strconv.Itoa(int(h[0])%250) + "." + strconv.Itoa(int(h[1])%250+2)
@@ -221,7 +221,7 @@ func (t *task) wire(tags bool) wireTask {
 			ContainerArn:      prefix + "container/" + t.Cluster + "/" + t.ID + "/" + attachID[:24] + strconv.Itoa(100000000000+i),
 			TaskArn:           t.arn,
 			Name:              name,
-			Image:             "123456789012.dkr.ecr." + t.Region + ".amazonaws.com/" + t.Family + ":latest",
+			Image:             t.Account + ".dkr.ecr." + t.Region + ".amazonaws.com/" + t.Family + ":latest",
 			LastStatus:        t.LastStatus,
 			NetworkBindings:   []struct{}{},
 			NetworkInterfaces: []networkInterface{{AttachmentID: attachID, PrivateIpv4Address: ip}},
