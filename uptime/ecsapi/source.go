@@ -467,12 +467,23 @@ func (s *Source) task(d *types.Task) (t uptime.Task, ok bool, err error) {
 	if svc, isService := strings.CutPrefix(aws.ToString(d.Group), "service:"); isService {
 		t.Service = strings.Clone(svc)
 	}
+	t.Kind = kind(aws.ToString(d.Group), aws.ToString(d.StartedBy))
 	t.LaunchType = strings.Clone(string(d.LaunchType))
 	t.CapacityProvider = own(d.CapacityProviderName)
 	t.StartedBy = own(d.StartedBy)
 	t.StartedAt = *d.StartedAt
 	s.tags(&t, d.Tags)
 	return t, true, nil
+}
+
+// kind is a task's kind as DESIGN.md's One-offs and service tasks gives it
+// for the api source: a service's task has the group service:NAME, or was
+// started by a deployment (ecs-svc/…); any other task is standalone.
+func kind(group, startedBy string) uptime.Kind {
+	if strings.HasPrefix(group, "service:") || strings.HasPrefix(startedBy, "ecs-svc/") {
+		return uptime.KindService
+	}
+	return uptime.KindStandalone
 }
 
 // taskDefinition returns the family and revision of a task definition ARN

@@ -345,20 +345,21 @@ func TestTaskFields(t *testing.T) {
 			ARN: svc, Family: "web", Revision: "42", Cluster: "prod", ClusterARN: clusterARN, Region: region,
 			Account: ecsfake.Account, AvailabilityZone: "eu-west-1b", Service: "web-svc",
 			StartedAt: started, LaunchType: "FARGATE", CapacityProvider: "FARGATE_SPOT", StartedBy: "ecs-svc/1234567890123456789",
+			Kind: uptime.KindService,
 			// TEAM matches Team and team regardless of case; neither is exact, so the smaller key, Team, wins.
 			ResourceTags: []uptime.ResourceTag{{Key: "cost-center", Value: "42"}, {Key: "team", Value: "Payments"}},
 		},
 		oneOff: {
 			ARN: oneOff, Family: "db-migrate", Revision: "7", Cluster: "prod", ClusterARN: clusterARN, Region: region,
 			Account: ecsfake.Account, AvailabilityZone: "eu-west-1a", StartedAt: started.Add(time.Hour),
-			LaunchType: "EC2", StartedBy: "github-actions/deploy#123",
+			LaunchType: "EC2", StartedBy: "github-actions/deploy#123", Kind: uptime.KindStandalone,
 			// The exact key wins over one that differs in case.
 			MaxLifetimeTag: "6h", HasMaxLifetimeTag: true,
 		},
 		badTag: {
 			ARN: badTag, Family: "report", Revision: "1", Cluster: "prod", ClusterARN: clusterARN, Region: region,
 			Account: ecsfake.Account, AvailabilityZone: "eu-west-1a", StartedAt: started, LaunchType: "FARGATE",
-			MaxLifetimeTag: "", HasMaxLifetimeTag: true,
+			MaxLifetimeTag: "", HasMaxLifetimeTag: true, Kind: uptime.KindStandalone,
 		},
 	}
 	if len(tasks) != len(want) {
@@ -378,6 +379,41 @@ func TestTaskFields(t *testing.T) {
 		e, _ := json.Marshal(w)
 		if !bytes.Equal(g, e) {
 			t.Errorf("%s:\n got %s\nwant %s", w.Family, g, e)
+		}
+	}
+}
+
+// A task is a service's when its group is service:NAME or a deployment
+// started it (ecs-svc/…), as DESIGN.md's One-offs and service tasks says;
+// every other task is standalone, whoever started it.
+func TestTaskKind(t *testing.T) {
+	const region = "eu-west-1"
+	fake := startFake(t, region)
+	tests := []struct {
+		name, group, startedBy string
+		want                   uptime.Kind
+	}{
+		{"service group and deployment", "service:web", "ecs-svc/1234567890123456789", uptime.KindService},
+		{"service group alone", "service:web", "", uptime.KindService},
+		{"deployment alone", "family:web", "ecs-svc/1234567890123456789", uptime.KindService},
+		{"run by hand", "family:db-migrate", "", uptime.KindStandalone},
+		{"run by CI", "family:db-migrate", "github-actions/deploy#123", uptime.KindStandalone},
+		{"EventBridge schedule", "family:report", "events-rule/nightly-report", uptime.KindStandalone},
+		{"a group that only mentions a service", "batch:service:web", "my-ecs-svc/1", uptime.KindStandalone},
+	}
+	want := map[string]uptime.Kind{}
+	names := map[string]string{}
+	for _, tc := range tests {
+		arn := fake.AddTask(ecsfake.Task{Region: region, Cluster: "prod", Group: tc.group, StartedBy: tc.startedBy, StartedAt: time.Now()})
+		want[arn], names[arn] = tc.want, tc.name
+	}
+	tasks, err := scan(t, newSource(t, ecsapi.Options{}))
+	if err != nil || len(tasks) != len(tests) {
+		t.Fatalf("Tasks = %d tasks, %v; want %d", len(tasks), err, len(tests))
+	}
+	for _, task := range tasks {
+		if task.Kind != want[task.ARN] {
+			t.Errorf("%s: kind %s, want %s", names[task.ARN], task.Kind, want[task.ARN])
 		}
 	}
 }
