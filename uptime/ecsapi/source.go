@@ -117,6 +117,12 @@ type Options struct {
 	// LoadOptions are passed to config.LoadDefaultConfig after the
 	// defaults (tests: a retryer with short backoffs).
 	LoadOptions []func(*config.LoadOptions) error
+	// Progress, when set, is called during a scan after each
+	// DescribeTasks batch and after each cluster it tried, with the
+	// clusters tried and the tasks described so far in that scan (a
+	// progress line). Calls never overlap, though regions are read
+	// concurrently; a slow Progress slows the scan.
+	Progress func(clusters, tasks int)
 }
 
 // Scan describes one scan (see Source.LastScan).
@@ -143,6 +149,10 @@ type Source struct {
 	now      func() time.Time
 
 	slow bool // the last scan took longer than the interval
+
+	progress func(clusters, tasks int)
+	seenMu   sync.Mutex
+	seen     [2]int // clusters tried, tasks described in this scan (Options.Progress)
 
 	mu   sync.Mutex
 	last Scan
@@ -177,6 +187,7 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 		interval: opts.Interval,
 		log:      opts.Log,
 		now:      time.Now,
+		progress: opts.Progress,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -290,6 +301,7 @@ type regionResult struct {
 // partial read returns. It implements uptime.Source.
 func (s *Source) Tasks(ctx context.Context) ([]uptime.Task, error) {
 	start := s.now()
+	s.seen = [2]int{}
 	var calls atomic.Int64
 	ctx = context.WithValue(ctx, scanCalls{}, &calls)
 	results := make([]regionResult, len(s.parts))
@@ -373,6 +385,7 @@ func (s *Source) scanRegion(ctx context.Context, p regionPart) regionResult {
 			continue
 		}
 		tasks, err := s.scanCluster(ctx, client, c)
+		s.advance(1, 0)
 		if err != nil {
 			res.unread = append(res.unread, uptime.Unread{Region: p.region, Cluster: name, Err: err})
 			continue
@@ -445,8 +458,22 @@ func (s *Source) scanCluster(ctx context.Context, client *ecs.Client, cluster st
 				tasks = append(tasks, t)
 			}
 		}
+		s.advance(0, len(out.Tasks))
 	}
 	return tasks, nil
+}
+
+// advance counts clusters tried and tasks described into the scan's
+// progress, and reports it to Options.Progress.
+func (s *Source) advance(clusters, tasks int) {
+	if s.progress == nil {
+		return
+	}
+	s.seenMu.Lock()
+	defer s.seenMu.Unlock()
+	s.seen[0] += clusters
+	s.seen[1] += tasks
+	s.progress(s.seen[0], s.seen[1])
 }
 
 // task turns a described task into an uptime.Task; ok is false for a task

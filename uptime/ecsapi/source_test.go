@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -414,6 +415,47 @@ func TestTaskKind(t *testing.T) {
 	for _, task := range tasks {
 		if task.Kind != want[task.ARN] {
 			t.Errorf("%s: kind %s, want %s", names[task.ARN], task.Kind, want[task.ARN])
+		}
+	}
+}
+
+// Progress counts, one scan at a time, every cluster tried (a denied one
+// too) and every task described, after each batch and each cluster, in
+// calls that never overlap although regions are read concurrently.
+func TestProgress(t *testing.T) {
+	fake := startFake(t, "eu-west-1")
+	addRunning(fake, "eu-west-1", "big", 150) // two batches
+	addRunning(fake, "eu-west-1", "small", 3)
+	addRunning(fake, "us-east-1", "batch", 2)
+	addRunning(fake, "us-east-1", "secret", 4)
+	fake.Inject(ecsfake.Fault{Cluster: "secret", Code: ecsfake.AccessDenied})
+	type point struct{ clusters, tasks int }
+	var got []point
+	var inside atomic.Bool
+	src := newSource(t, ecsapi.Options{Regions: []string{"eu-west-1", "us-east-1"}, Progress: func(clusters, tasks int) {
+		if !inside.CompareAndSwap(false, true) {
+			t.Error("two Progress calls at once")
+		}
+		got = append(got, point{clusters, tasks})
+		time.Sleep(time.Millisecond) // an overlapping call would land here
+		inside.Store(false)
+	}})
+	for scanNo := range 2 {
+		got = nil
+		if _, err := scan(t, src); len(unreadKeys(err)) != 1 {
+			t.Fatalf("scan %d: %v, want the denied cluster unread", scanNo, err)
+		}
+		// 4 clusters tried; 4 batches described (big's two, small's, batch's).
+		if len(got) != 4+4 {
+			t.Errorf("scan %d: %d Progress calls %v, want 8 (4 clusters, 4 batches)", scanNo, len(got), got)
+		}
+		for i := 1; i < len(got); i++ {
+			if got[i].clusters < got[i-1].clusters || got[i].tasks < got[i-1].tasks {
+				t.Errorf("scan %d: progress went back: %v", scanNo, got)
+			}
+		}
+		if last := got[len(got)-1]; last != (point{4, 155}) {
+			t.Errorf("scan %d: last progress %+v, want 4 clusters and 155 tasks (counted again from 0 each scan)", scanNo, last)
 		}
 	}
 }
