@@ -70,7 +70,7 @@ func oneOf(values []string) string {
 
 // Row is a listed task with its age.
 type Row struct {
-	Task uptime.Task
+	Task *uptime.Task // in the slice given to Select
 	// Since is when the age starts: the task's startedAt while it runs;
 	// in another status, as DESIGN.md's Task lifecycle counts the status
 	// age, its createdAt before it runs (PROVISIONING, PENDING,
@@ -106,7 +106,7 @@ func since(t *uptime.Task) time.Time {
 }
 
 // Select returns the tasks f asks for, each with its age at now, oldest
-// first (ties by ARN, so that the order is the same every run; a task of
+// first; each Row points into tasks, which it does not change (ties by ARN, so that the order is the same every run; a task of
 // unknown age last). A task of unknown age is left out by OlderThan.
 func Select(tasks []uptime.Task, f Filter, now time.Time) []Row {
 	var rows []Row
@@ -115,7 +115,7 @@ func Select(tasks []uptime.Task, f Filter, now time.Time) []Row {
 		if !f.wants(t) {
 			continue
 		}
-		r := Row{Task: *t, Since: since(t)}
+		r := Row{Task: t, Since: since(t)}
 		if r.KnownAge() {
 			r.Age = max(now.Sub(r.Since), 0)
 		}

@@ -1,6 +1,7 @@
 package tasklist
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
@@ -69,8 +70,13 @@ const (
 // count as width.
 func WriteTable(w io.Writer, rows []Row, color bool) error {
 	accounts := spansAccounts(rows)
-	var buf bytes.Buffer
-	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
+	var buf bytes.Buffer // the aligned table, to colour
+	bw := bufio.NewWriter(w)
+	out := io.Writer(bw) // tabwriter writes each cell and its padding apart
+	if color {
+		out = &buf
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	head := []string{"AGE", "ACCOUNT", "REGION", "CLUSTER", "TASK", "ID", "STATUS", "LAUNCH", "STARTED BY", "MAX LIFETIME"}
 	if !accounts {
 		head = append(head[:1], head[2:]...)
@@ -78,7 +84,7 @@ func WriteTable(w io.Writer, rows []Row, color bool) error {
 	fmt.Fprintln(tw, strings.Join(head, "\t"))
 	cells := make([]string, 0, len(head))
 	for i := range rows {
-		r, t := &rows[i], &rows[i].Task
+		r, t := &rows[i], rows[i].Task
 		age := "-"
 		if r.KnownAge() {
 			age = Age(r.Age)
@@ -98,13 +104,15 @@ func WriteTable(w io.Writer, rows []Row, color bool) error {
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("align the table: %w", err)
+		return fmt.Errorf("write the table: %w", err)
 	}
 	if !color {
-		_, err := w.Write(buf.Bytes())
-		return err
+		if err := bw.Flush(); err != nil {
+			return fmt.Errorf("write the table: %w", err)
+		}
+		return nil
 	}
-	var out strings.Builder
+	var colored strings.Builder
 	for i, line := range strings.SplitAfter(strings.TrimSuffix(buf.String(), "\n"), "\n") {
 		line = strings.TrimSuffix(line, "\n")
 		switch {
@@ -115,9 +123,9 @@ func WriteTable(w io.Writer, rows []Row, color bool) error {
 		case !rows[i-1].Task.Running():
 			line = yellow + line + reset
 		}
-		out.WriteString(line + "\n")
+		colored.WriteString(line + "\n")
 	}
-	_, err := io.WriteString(w, out.String())
+	_, err := io.WriteString(w, colored.String())
 	return err
 }
 
@@ -210,16 +218,24 @@ type record struct {
 }
 
 // WriteJSON writes rows as one JSON array, indented, of one object per
-// task: the full task and cluster ARNs, account, region, cluster, family,
+// task, an object at a time: the full task and cluster ARNs, account, region, cluster, family,
 // revision, task ID, status, kind, service, launch type, capacity
 // provider, startedBy, the max-lifetime tag's value (absent without the
 // tag), createdAt, startedAt and stoppingAt as RFC 3339 times in UTC (each
 // absent when unknown), since (when the age starts) and age_seconds (whole
 // seconds, null when unknown). No row is an empty array, [].
 func WriteJSON(w io.Writer, rows []Row) error {
-	out := make([]record, len(rows))
+	if len(rows) == 0 {
+		_, err := io.WriteString(w, "[]\n")
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	var buf bytes.Buffer // one object
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("  ", "  ")
 	for i := range rows {
-		r, t := &rows[i], &rows[i].Task
+		r, t := &rows[i], rows[i].Task
 		rec := record{
 			TaskARN: t.ARN, ClusterARN: t.ClusterARN, Account: t.Account, Region: t.Region, Cluster: t.Cluster,
 			Family: t.Family, Revision: t.Revision, ID: taskID(t.ARN), Status: status(t), Kind: t.Kind.String(),
@@ -233,12 +249,19 @@ func WriteJSON(w io.Writer, rows []Row) error {
 			s := int64(r.Age / time.Second)
 			rec.AgeSeconds = &s
 		}
-		out[i] = rec
+		buf.Reset()
+		if i == 0 {
+			buf.WriteString("[\n  ")
+		} else {
+			buf.WriteString(",\n  ")
+		}
+		if err := enc.Encode(rec); err != nil {
+			return fmt.Errorf("write JSON: %w", err)
+		}
+		bw.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 	}
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
+	bw.WriteString("\n]\n")
+	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write JSON: %w", err)
 	}
 	return nil
@@ -264,7 +287,7 @@ func WriteCSV(w io.Writer, rows []Row) error {
 	cw := csv.NewWriter(w)
 	cw.Write(csvHeader)
 	for i := range rows {
-		r, t := &rows[i], &rows[i].Task
+		r, t := &rows[i], rows[i].Task
 		age, since := "", ""
 		if r.KnownAge() {
 			age = strconv.FormatInt(int64(r.Age/time.Second), 10)
