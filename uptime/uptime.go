@@ -1,10 +1,21 @@
-// Package uptime holds the domain of ecs-uptime: ECS tasks and their
-// containers as a source reports them, the rules that turn start times into
-// uptimes, and the run loop that reads a Source and hands each cycle's
-// uptimes to a Sink.
+// Package uptime holds the domain of ecs-uptime and the one-way path of a
+// cycle through it:
 //
-// It knows nothing about where tasks come from (see uptime/ecsmeta and
-// uptime/docker) or where uptimes go (see uptime/dogstatsd).
+//	Source → Tracker → Pipeline: Stages → Signals → Output
+//
+// A Source reads tasks (uptime/ecsmeta, uptime/docker, uptime/ecsapi); the
+// Tracker applies the uptime rules of DESIGN.md and makes a Cycle; the
+// Runner reads the Source every interval and hands the Cycle to a Sink,
+// in production the Pipeline. The Pipeline runs the policy stages in order
+// (Gauges here; the thresholds in uptime/lifetime, the singleton watch in
+// uptime/singleton, the reaper in uptime/reaper), each turning the cycle
+// into signals (gauges, service-check results, events, stop requests:
+// signal.go), then has an Output write them (uptime/dogstatsd) and a
+// Stopper carry out the stop requests (the api source).
+//
+// It knows nothing about where tasks come from nor where signals go. No
+// stage knows an output and no output judges: a new judgement is a new
+// stage, a new destination a new Output writing the same signals.
 package uptime
 
 import (
@@ -200,8 +211,9 @@ func (e *PartialError) Covers(region, cluster string) bool {
 	return false
 }
 
-// Sink receives the uptimes of one cycle. It must have handed them to
-// their destination (flushed) before Send returns.
+// Sink receives the uptimes of one cycle (the Pipeline is the Sink of
+// every ecs-uptime process). It must have handed them to their
+// destination (flushed) before Send returns.
 type Sink interface {
 	Send(ctx context.Context, c Cycle) error
 }

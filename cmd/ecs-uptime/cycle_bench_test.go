@@ -79,12 +79,13 @@ func BenchmarkCycle(b *testing.B) {
 		b.Run(fmt.Sprintf("10_containers/container_metrics=%v", containerMetrics), func(b *testing.B) {
 			endpoint, agent := benchRig(b, false) // an Agent that is bound but never reads
 			src, _ := ecsmeta.New(endpoint)
-			sink, err := dogstatsd.New(dogstatsd.Options{Addr: agent, ContainerMetrics: containerMetrics})
+			sink, err := dogstatsd.New(dogstatsd.Options{Addr: agent})
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer sink.Close()
-			r := &uptime.Runner{Source: src, Sink: sink, Tracker: uptime.NewTracker(nil, nil), Interval: time.Minute, Log: slog.New(slog.DiscardHandler)}
+			pipe := &uptime.Pipeline{Stages: []uptime.Stage{uptime.Gauges{Containers: containerMetrics}}, Output: sink}
+			r := &uptime.Runner{Source: src, Sink: pipe, Tracker: uptime.NewTracker(nil, nil), Interval: time.Minute, Log: slog.New(slog.DiscardHandler)}
 			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {

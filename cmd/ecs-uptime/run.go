@@ -19,6 +19,7 @@ import (
 	"ecs-uptime/uptime/health"
 	"ecs-uptime/uptime/lifetime"
 	"ecs-uptime/uptime/reaper"
+	"ecs-uptime/uptime/singleton"
 )
 
 func runCommand(ctx context.Context, args []string, environ map[string]string, stderr io.Writer) int {
@@ -46,22 +47,13 @@ func run(ctx context.Context, environ map[string]string, stderr io.Writer) int {
 		return configFailure(stderr, err)
 	}
 	defer src.close()
-	sink, err := dogstatsd.New(dogstatsd.Options{Addr: cfg.AgentAddr(), Tags: cfg.GlobalTags(), ContainerMetrics: cfg.ContainerMetrics,
-		Lifetime: lifetime.Policy{Warning: cfg.Warning, Critical: cfg.Critical, MaxLifetime: cfg.MaxLifetime}, Singletons: cfg.Singletons})
+	runner, sink, err := wire(&cfg, src, log, nil)
 	if err != nil {
-		return configFailure(stderr, fmt.Errorf("DD_AGENT_HOST/DD_DOGSTATSD_PORT/DD_DOGSTATSD_URL: %w", err))
+		return configFailure(stderr, err)
 	}
 	v, _ := buildVersion()
 	log.Info("ecs-uptime started", slog.String("version", v), slog.String("source", src.name),
 		slog.String("reads", src.from), slog.String("agent", cfg.AgentAddr()), slog.Duration("interval", cfg.Interval))
-	runner := &uptime.Runner{
-		Source:   src.Source,
-		Sink:     src.wrap(sink, &cfg, log),
-		Tracker:  uptime.NewTracker(nil, log),
-		Interval: cfg.Interval,
-		Timeout:  src.timeout,
-		Log:      log,
-	}
 	if cfg.HealthPort > 0 {
 		hctx, stopHealth := context.WithCancel(ctx)
 		defer stopHealth()
@@ -93,6 +85,44 @@ func run(ctx context.Context, environ map[string]string, stderr io.Writer) int {
 	}
 }
 
+// wire builds what runs each cycle for the configuration and the source:
+// the Runner, whose pipeline judges each cycle through the stages the
+// configuration asks for and ends in the DogStatsD output (returned for
+// the health check and Close). now is the clock (time.Now when nil; tests
+// fix it).
+func wire(cfg *config.Config, src source, log *slog.Logger, now func() time.Time) (*uptime.Runner, *dogstatsd.Sink, error) {
+	sink, err := dogstatsd.New(dogstatsd.Options{Addr: cfg.AgentAddr(), Tags: cfg.GlobalTags()})
+	if err != nil {
+		return nil, nil, fmt.Errorf("DD_AGENT_HOST/DD_DOGSTATSD_PORT/DD_DOGSTATSD_URL: %w", err)
+	}
+	pipeline := &uptime.Pipeline{Stages: stages(cfg, src, log), Output: sink, Stopper: src.stopper}
+	return &uptime.Runner{
+		Source:   src.Source,
+		Sink:     pipeline,
+		Tracker:  uptime.NewTracker(now, log),
+		Interval: cfg.Interval,
+		Timeout:  src.timeout,
+		Log:      log,
+	}, sink, nil
+}
+
+// stages are the policy stages of the configuration, in the order they
+// judge a cycle: the gauges, the thresholds, the singleton watch, and the
+// reaper when the source can stop tasks.
+func stages(cfg *config.Config, src source, log *slog.Logger) []uptime.Stage {
+	out := []uptime.Stage{
+		uptime.Gauges{Containers: cfg.ContainerMetrics},
+		lifetime.NewJudge(lifetime.Policy{Warning: cfg.Warning, Critical: cfg.Critical, MaxLifetime: cfg.MaxLifetime}),
+	}
+	if len(cfg.Singletons) > 0 {
+		out = append(out, singleton.New(cfg.Singletons))
+	}
+	if src.stopper != nil {
+		out = append(out, reaper.New(reaper.Policy{Stop: cfg.StopTasks, Tag: cfg.MaxLifetimeTag}, log))
+	}
+	return out
+}
+
 // source is the Source chosen for the configuration, with what it reads
 // for the start-up log line.
 type source struct {
@@ -104,16 +134,7 @@ type source struct {
 	timeout time.Duration
 	// stopper, for the api source, stops the tasks that opted in to a max
 	// lifetime (reaper).
-	stopper reaper.Stopper
-}
-
-// wrap returns the Sink the Runner sends to: the DogStatsD sink, behind the
-// reaper when the source can stop tasks.
-func (s source) wrap(sink *dogstatsd.Sink, cfg *config.Config, log *slog.Logger) uptime.Sink {
-	if s.stopper == nil {
-		return sink
-	}
-	return reaper.New(sink, s.stopper, sink, reaper.Policy{Stop: cfg.StopTasks, Tag: cfg.MaxLifetimeTag}, log)
+	stopper uptime.Stopper
 }
 
 // scanTimeout bounds one scan of the api source, in intervals (the run

@@ -47,12 +47,13 @@ func cpuTime(b *testing.B) time.Duration {
 func BenchmarkSoak(b *testing.B) {
 	endpoint, agent := benchRig(b, true)
 	src, _ := ecsmeta.New(endpoint)
-	sink, err := dogstatsd.New(dogstatsd.Options{Addr: agent, Lifetime: lifetime.Policy{Critical: 24 * time.Hour}})
+	sink, err := dogstatsd.New(dogstatsd.Options{Addr: agent})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer sink.Close()
-	r := &uptime.Runner{Source: src, Sink: sink, Tracker: uptime.NewTracker(nil, nil), Interval: time.Minute, Log: slog.New(slog.DiscardHandler)}
+	pipe := &uptime.Pipeline{Stages: []uptime.Stage{uptime.Gauges{}, lifetime.NewJudge(lifetime.Policy{Critical: 24 * time.Hour})}, Output: sink}
+	r := &uptime.Runner{Source: src, Sink: pipe, Tracker: uptime.NewTracker(nil, nil), Interval: time.Minute, Log: slog.New(slog.DiscardHandler)}
 	ctx := context.Background()
 	warm := max(b.N/10, 1)
 	var heapWarm, heapEnd uint64
@@ -103,8 +104,9 @@ func BenchmarkCycleNaive(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		sink := dogstatsd.NewWithClient(c, false, lifetime.Policy{Critical: 24 * time.Hour})
-		if err := sink.Send(ctx, tracker.Observe(tasks)); err != nil {
+		sink := dogstatsd.NewWithClient(c)
+		pipe := &uptime.Pipeline{Stages: []uptime.Stage{uptime.Gauges{}, lifetime.NewJudge(lifetime.Policy{Critical: 24 * time.Hour})}, Output: sink}
+		if err := pipe.Send(ctx, tracker.Observe(tasks)); err != nil {
 			b.Fatal(err)
 		}
 		if err := sink.Close(); err != nil {

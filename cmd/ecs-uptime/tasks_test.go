@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,8 +13,6 @@ import (
 
 	"ecs-uptime/uptime/ecsapi/ecsfake"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // tasksNow is the clock of the in-process runs: ages in the golden files
 // do not move.

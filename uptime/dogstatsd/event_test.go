@@ -13,11 +13,11 @@ import (
 	"ecs-uptime/uptime/dogstatsd/receiver"
 )
 
-// TaskEvent over real sockets: one event per call, flushed before the call
-// returns, with the task's tags after the global ones, its ARN as the
-// aggregation key, the alert type asked for, and a title that stays one
-// field whatever the task's family holds.
-func TestTaskEventOverRealSockets(t *testing.T) {
+// Events over real sockets: each Write flushed before it returns, with the
+// task's tags after the global ones, the key as the aggregation key, the
+// alert type asked for (info when unknown), and a title that stays one field
+// whatever the task's family holds.
+func TestEventsOverRealSockets(t *testing.T) {
 	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	plain := cycle().Tasks[0].Task
 	forged := plain
@@ -26,24 +26,27 @@ func TestTaskEventOverRealSockets(t *testing.T) {
 	tests := []struct {
 		name      string
 		task      uptime.Task
-		event     TaskEvent
+		event     uptime.Event
 		wantTitle string
 		wantAlert string
 		wantAt    string // the d: field; "" for none
 		wantKey   string
 	}{
 		{"warning with a timestamp", plain,
-			TaskEvent{Title: "would stop ECS task db-migrate:42", Text: "ran 26h03m\ntask_arn: " + plain.ARN, Alert: AlertWarning, At: at},
+			uptime.Event{Title: "would stop ECS task db-migrate:42", Text: "ran 26h03m\ntask_arn: " + plain.ARN, Alert: uptime.AlertWarning, At: at, Key: plain.ARN},
 			"would stop ECS task db-migrate:42", "warning", strconv.FormatInt(at.Unix(), 10), plain.ARN},
 		{"no alert type is info, no time is the Agent's", plain,
-			TaskEvent{Title: "stopping ECS task db-migrate:42", Text: "ran 26h03m"},
+			uptime.Event{Title: "stopping ECS task db-migrate:42", Text: "ran 26h03m", Key: plain.ARN},
 			"stopping ECS task db-migrate:42", "info", "", plain.ARN},
 		{"error", plain,
-			TaskEvent{Title: "stopped ECS task db-migrate:42", Text: "ECS accepted the stop", Alert: AlertError},
+			uptime.Event{Title: "stopped ECS task db-migrate:42", Text: "ECS accepted the stop", Alert: uptime.AlertError, Key: plain.ARN},
 			"stopped ECS task db-migrate:42", "error", "", plain.ARN},
 		{"a family that tries to end the title and the line", forged,
-			TaskEvent{Title: "stopping ECS task " + forged.Family, Text: "ran 26h03m", Alert: AlertSuccess},
+			uptime.Event{Title: "stopping ECS task " + forged.Family, Text: "ran 26h03m", Alert: uptime.AlertSuccess, Key: forged.ARN},
 			"stopping ECS task db_migrate_forged:1_c", "success", "", Sanitize(forged.ARN)},
+		{"an unknown alert type is info", plain,
+			uptime.Event{Title: "stopping ECS task db-migrate:42", Text: "ran 26h03m", Alert: "critical", Key: plain.ARN},
+			"stopping ECS task db-migrate:42", "info", "", plain.ARN},
 	}
 	for transport, agent := range listeners(t) {
 		sink, err := New(Options{Addr: agent.Addr(), Tags: []string{"env:prod"}})
@@ -53,10 +56,12 @@ func TestTaskEventOverRealSockets(t *testing.T) {
 		defer sink.Close()
 		for _, tc := range tests {
 			t.Run(transport+"/"+tc.name, func(t *testing.T) {
-				if err := sink.TaskEvent(context.Background(), tc.task, tc.event); err != nil {
-					t.Fatalf("TaskEvent: %v", err)
+				ev := tc.event
+				ev.About = uptime.Subject{Task: &tc.task}
+				if err := sink.Write(context.Background(), &uptime.Signals{At: at, Events: []uptime.Event{ev}}); err != nil {
+					t.Fatalf("Write: %v", err)
 				}
-				// TaskEvent flushed: the event is there without a Close.
+				// Write flushed: the event is there without a Close.
 				got, errs := agent.Wait(1, 2*time.Second)
 				if len(errs) > 0 || len(got) != 1 {
 					t.Fatalf("received %v (errors %v), want one event", got, errs)
@@ -80,27 +85,10 @@ func TestTaskEventOverRealSockets(t *testing.T) {
 	}
 }
 
-func TestTaskEventRefusesAnUnknownAlertType(t *testing.T) {
-	agent := listeners(t)["udp"]
-	sink, err := New(Options{Addr: agent.Addr()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sink.Close()
-	err = sink.TaskEvent(context.Background(), cycle().Tasks[0].Task, TaskEvent{Title: "stopping", Alert: "critical"})
-	if err == nil || !strings.Contains(err.Error(), `alert type "critical"`) || !strings.Contains(err.Error(), "want info, warning, error or success") {
-		t.Fatalf("TaskEvent with alert type critical = %v, want an error naming it and the accepted ones", err)
-	}
-	if got, _ := agent.Wait(1, 200*time.Millisecond); len(got) != 0 {
-		t.Errorf("sent %v for a refused event", got)
-	}
-}
-
-// An Agent that is away shows as a TaskEvent error, as it does for Send:
-// a Unix socket that is not there fails at once; over UDP, nothing
-// listening fails the next event (the refusal comes back after the write),
-// and TaskEvent connects by itself when no Send has.
-func TestTaskEventReportsAnAgentThatIsAway(t *testing.T) {
+// An Agent that is away shows as a Write error: a Unix socket that is not
+// there fails at once; over UDP, nothing listening fails the next Write
+// (the refusal comes back after the write), and the first Write connects.
+func TestWriteReportsAnAgentThatIsAway(t *testing.T) {
 	tests := []struct {
 		name  string
 		addr  string
@@ -117,16 +105,18 @@ func TestTaskEventReportsAnAgentThatIsAway(t *testing.T) {
 			}
 			defer sink.Close()
 			for call := 1; call <= tc.fails; call++ {
-				err = sink.TaskEvent(context.Background(), cycle().Tasks[0].Task, TaskEvent{Title: "stopping ECS task db-migrate:42", Alert: AlertInfo})
+				task := cycle().Tasks[0].Task
+				err = sink.Write(context.Background(), &uptime.Signals{Events: []uptime.Event{{Title: "stopping ECS task db-migrate:42",
+					Alert: uptime.AlertInfo, Key: task.ARN, About: uptime.Subject{Task: &task}}}})
 				if call < tc.fails {
 					if err != nil {
-						t.Fatalf("TaskEvent %d = %v, want nil: no refusal can have come back yet", call, err)
+						t.Fatalf("Write %d = %v, want nil: no refusal can have come back yet", call, err)
 					}
 					time.Sleep(cycleGap) // for the kernel's ICMP answer, not to make time pass
 				}
 			}
-			if err == nil || !strings.Contains(err.Error(), `send event "stopping ECS task db-migrate:42" to dogstatsd`) {
-				t.Fatalf("TaskEvent %d = %v, want an error naming the event", tc.fails, err)
+			if err == nil || !strings.Contains(err.Error(), "send to dogstatsd") {
+				t.Fatalf("Write %d = %v, want a send error", tc.fails, err)
 			}
 		})
 	}

@@ -129,8 +129,7 @@ func FuzzSinkLine(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer agent.Close()
-		sink, err := dogstatsd.New(dogstatsd.Options{Addr: agent.Addr(), Tags: []string{globalKey + ":" + globalValue},
-			ContainerMetrics: true, Lifetime: lifetime.Policy{Critical: time.Nanosecond}})
+		out, err := dogstatsd.New(dogstatsd.Options{Addr: agent.Addr(), Tags: []string{globalKey + ":" + globalValue}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,10 +138,12 @@ func FuzzSinkLine(f *testing.F) {
 		ctr := uptime.Container{Name: ctrName, RuntimeName: runtimeName, ID: id, Image: image, Running: true}
 		c := uptime.Cycle{At: time.Unix(1764064800, 0), Tasks: []uptime.TaskUptime{{Task: task, Uptime: up,
 			Containers: []uptime.ContainerUptime{{Container: ctr, Uptime: up / 2}}}}}
+		sink := &uptime.Pipeline{Output: out, Stages: []uptime.Stage{uptime.Gauges{Containers: true},
+			lifetime.NewJudge(lifetime.Policy{Critical: time.Nanosecond})}}
 		if err := sink.Send(context.Background(), c); err != nil {
 			t.Fatalf("Send: %v", err)
 		}
-		if err := sink.Close(); err != nil {
+		if err := out.Close(); err != nil {
 			t.Fatalf("Close: %v", err)
 		}
 

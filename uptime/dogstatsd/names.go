@@ -1,18 +1,25 @@
-// Package dogstatsd sends uptimes to the Datadog Agent over DogStatsD
-// (UDP or a Unix-domain socket) through github.com/DataDog/datadog-go/v5.
-// It owns the metric and tag names of the contract in DESIGN.md: monitors,
-// dashboards and task definitions take them from here.
+// Package dogstatsd is the output that writes a cycle's signals (package
+// uptime: gauges, service-check results, events) to the Datadog Agent over
+// DogStatsD (UDP or a Unix-domain socket) through
+// github.com/DataDog/datadog-go/v5. It owns the tag names of the contract
+// in DESIGN.md: monitors, dashboards and task definitions take them from
+// here.
 //
-// It does not read any source and does not compute uptimes (see package
-// uptime); it only names, tags and sends what a cycle holds.
+// It reads no source, computes no uptime and judges nothing (the stages of
+// the uptime.Pipeline do); it only tags and sends what it is handed.
 package dogstatsd
 
-// Metric and service-check names.
+import "ecs-uptime/uptime"
+
+// Metric and service-check names, as package uptime names them for the
+// stages.
 const (
-	MetricTaskUptime      = "ecs.task.uptime"
-	MetricContainerUptime = "ecs.container.uptime"
-	CheckTaskLifetime     = "ecs.task.lifetime"
-	CheckFamilySingleton  = "ecs.family.singleton"
+	MetricTaskUptime      = uptime.MetricTaskUptime
+	MetricContainerUptime = uptime.MetricContainerUptime
+	MetricTaskStatusAge   = uptime.MetricTaskStatusAge
+	CheckTaskLifetime     = uptime.CheckTaskLifetime
+	CheckFamilySingleton  = uptime.CheckFamilySingleton
+	CheckTaskStuck        = uptime.CheckTaskStuck
 )
 
 // Task tag keys: Datadog's own ECS tag names, so that queries line up with
@@ -28,11 +35,17 @@ const (
 	TagAvailabilityZone = "availability-zone"
 	TagAccount          = "aws_account"
 	TagService          = "ecs_service"
+	TagTaskKind         = "ecs_task_kind" // service, standalone or unknown (uptime.Kind)
 
 	// The api source's own task tags.
 	TagLaunchType       = "ecs_launch_type"
 	TagCapacityProvider = "ecs_capacity_provider"
 	TagStartedBy        = "started_by"
+
+	// The status of a task in a status other than RUNNING (api source).
+	TagTaskStatus = "ecs_task_status"
+	// ecs_exec:enabled on a task with ECS Exec on (api source).
+	TagExec = "ecs_exec"
 )
 
 // Container tag keys.

@@ -29,7 +29,7 @@ type sent struct {
 }
 
 // sendCycle sends c and returns what the Agent received of it.
-func sendCycle(t *testing.T, sink *Sink, agent *receiver.Server, c uptime.Cycle, lines int) sent {
+func sendCycle(t *testing.T, sink stagedSink, agent *receiver.Server, c uptime.Cycle, lines int) sent {
 	t.Helper()
 	if err := sink.Send(context.Background(), c); err != nil {
 		t.Fatalf("Send: %v", err)
@@ -66,7 +66,7 @@ func sendCycle(t *testing.T, sink *Sink, agent *receiver.Server, c uptime.Cycle,
 // read could not see.
 func TestSinkSendsSingletonChecks(t *testing.T) {
 	agent := listeners(t)["udp"]
-	sink, err := New(Options{Addr: agent.Addr(), Tags: []string{"env:prod"}, Singletons: []string{"db-migrate", "reindex"}})
+	sink, err := newStaged(testOptions{Addr: agent.Addr(), Tags: []string{"env:prod"}, Singletons: []string{"db-migrate", "reindex"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestSinkSendsSingletonChecks(t *testing.T) {
 // arrive whole, with the intended tags sanitized.
 func TestSinkSingletonValuesCannotForge(t *testing.T) {
 	agent := listeners(t)["udp"]
-	sink, err := New(Options{Addr: agent.Addr(), Singletons: []string{"db-migrate"}})
+	sink, err := newStaged(testOptions{Addr: agent.Addr(), Singletons: []string{"db-migrate"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestSinkSingletonValuesCannotForge(t *testing.T) {
 		t.Fatalf("got checks %v and %d events, want one check and one event", got.checks, len(got.events))
 	}
 	cl := singleton.Cluster{Name: evil, ARN: tasks[0].Task.ClusterARN, Region: "eu-west-1", Account: "123456789012"}
-	want := SingletonTags(cl, "db-migrate")
+	want := FamilyTags(cl, "db-migrate")
 	for _, p := range []receiver.Packet{sc, got.events[0]} {
 		if !slices.Equal(p.Tags, want) {
 			t.Errorf("tags %q, want %q", p.Tags, want)
@@ -196,14 +196,11 @@ func TestSinkSingletonValuesCannotForge(t *testing.T) {
 // keeps no watch.
 func TestSinkWithoutSingletons(t *testing.T) {
 	agent := listeners(t)["udp"]
-	sink, err := New(Options{Addr: agent.Addr()})
+	sink, err := newStaged(testOptions{Addr: agent.Addr()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sink.Close()
-	if sink.singletons != nil {
-		t.Error("a watch without families")
-	}
 	a, b := migration("db-migrate", "aa", time.Hour), migration("db-migrate", "bb", time.Minute)
 	got := sendCycle(t, sink, agent, uptime.Cycle{At: time.Now(), Tasks: []uptime.TaskUptime{a, b}}, 2)
 	if len(got.checks) != 0 || len(got.events) != 0 {

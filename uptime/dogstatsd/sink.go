@@ -12,8 +12,6 @@ import (
 	"github.com/DataDog/datadog-go/v5/statsd"
 
 	"ecs-uptime/uptime"
-	"ecs-uptime/uptime/lifetime"
-	"ecs-uptime/uptime/singleton"
 )
 
 // Client is the part of the datadog-go client the Sink uses.
@@ -25,15 +23,14 @@ type Client interface {
 	Close() error
 }
 
-// Sink sends each cycle's gauges and flushes them before Send returns, so
-// that the Agent has them within the interval. It implements uptime.Sink.
+// Sink writes each cycle's signals as DogStatsD lines and flushes them
+// before Write returns, so that the Agent has them within the interval. It
+// implements uptime.Output: it names, tags and sends what the stages
+// decided, and decides nothing.
 type Sink struct {
-	client           Client
-	containerMetrics bool
-	judge            *lifetime.Judge
-	errs             *errorLog
-	udp              *udpWriter       // nil over a Unix socket or with NewWithClient
-	singletons       *singleton.Watch // nil without Options.Singletons
+	client Client
+	errs   *errorLog
+	udp    *udpWriter // nil over a Unix socket or with NewWithClient
 
 	mu         sync.Mutex
 	downSince  time.Time // the first cycle of the current run of failed sends
@@ -48,15 +45,6 @@ type Options struct {
 	// Tags are global "key:value" tags added to every series; values are
 	// sanitized here.
 	Tags []string
-	// ContainerMetrics also sends ecs.container.uptime.
-	ContainerMetrics bool
-	// Lifetime holds the ecs.task.lifetime thresholds; its zero value sends
-	// no service check, no event and never stops.
-	Lifetime lifetime.Policy
-	// Singletons are the task families of which at most one task should
-	// run at a time per cluster (ECS_UPTIME_SINGLETONS): Send adds the
-	// ecs.family.singleton check of each and one event per onset.
-	Singletons []string
 
 	lookup lookupFunc // resolves the UDP host; nil: the system resolver
 }
@@ -117,7 +105,7 @@ func New(opts Options) (*Sink, error) {
 		statsd.WithTags(tags),
 		statsd.WithErrorHandler(errs.record),
 	}
-	s := &Sink{containerMetrics: opts.ContainerMetrics, judge: lifetime.NewJudge(opts.Lifetime), errs: errs, singletons: newSingletons(opts.Singletons)}
+	s := &Sink{errs: errs}
 	var err error
 	if isSocket(opts.Addr) {
 		s.client, err = statsd.New(opts.Addr, options...)
@@ -141,76 +129,41 @@ func isSocket(addr string) bool {
 }
 
 // NewWithClient returns a Sink that sends through c (a test double or a
-// wrapper) with the thresholds of p; global tags are c's business.
-func NewWithClient(c Client, containerMetrics bool, p lifetime.Policy) *Sink {
-	return &Sink{client: c, containerMetrics: containerMetrics, judge: lifetime.NewJudge(p), errs: &errorLog{}}
+// wrapper); global tags are c's business.
+func NewWithClient(c Client) *Sink {
+	return &Sink{client: c, errs: &errorLog{}}
 }
 
-// Send sends ecs.task.uptime for every task of the cycle (and
-// ecs.container.uptime when enabled), the ecs.task.lifetime service check
-// when a threshold is set, one event per threshold crossing, and flushes.
-// It returns the first error met while sending, so that an Agent that is
-// away shows: over UDP, that includes the Agent's refusal of the previous
-// cycle's datagrams and a host name that does not resolve (looked up again
-// each cycle until it does).
-//
-// When a task has reached the maximum lifetime, Send also sends the stop
-// event, flushes, and returns an error wrapping uptime.ErrStop, whatever
-// else failed: the process must exit.
-func (s *Sink) Send(ctx context.Context, c uptime.Cycle) error {
+// Write sends the signals of one cycle (uptime.Output): every gauge, every
+// service check (at s.At) and every event, then flushes. It returns the
+// first error met while sending, so that an Agent that is away shows: over
+// UDP, that includes the Agent's refusal of the previous cycle's datagrams
+// and a host name that does not resolve (looked up again each cycle until
+// it does).
+func (s *Sink) Write(ctx context.Context, sig *uptime.Signals) error {
 	var first firstError
 	keep := first.keep
 	if s.udp != nil {
 		keep(s.udp.prepare(ctx))
 	}
-	var stop *lifetime.Verdict
-	verdicts := s.judge.Judge(c)
-	for i, t := range c.Tasks {
-		tags := TaskTags(t.Task)
-		keep(s.client.Gauge(MetricTaskUptime, t.Uptime.Seconds(), tags, 1))
-		v := verdicts[i]
-		if v.Check {
-			keep(s.client.ServiceCheck(&statsd.ServiceCheck{
-				Name: CheckTaskLifetime, Status: statsd.ServiceCheckStatus(v.State),
-				Timestamp: c.At, Message: oneField(v.Message), Tags: tags,
-			}))
-		}
-		switch {
-		case v.Stop:
-			// One event, the stop, rather than a crossing event followed
-			// by it: the stop says the state and pages once.
-			stop = &verdicts[i]
-			keep(s.event(v.EventTitle(), v.StopText(s.judge.Policy.MaxLifetime), c.At, t.Task.ARN, statsd.Error, tags))
-		case v.Announce:
-			alert := statsd.Warning
-			if v.State == lifetime.Critical {
-				alert = statsd.Error
-			}
-			keep(s.event(v.EventTitle(), v.EventText(), c.At, t.Task.ARN, alert, tags))
-		}
-		if !s.containerMetrics {
-			continue
-		}
-		for _, ctr := range t.Containers {
-			all := append(tags[:len(tags):len(tags)], ContainerTags(ctr.Container)...)
-			keep(s.client.Gauge(MetricContainerUptime, ctr.Uptime.Seconds(), all, 1))
-		}
+	tags := tagCache{}
+	for _, g := range sig.Gauges {
+		keep(s.client.Gauge(g.Name, g.Value, tags.of(g.About), 1))
 	}
-	keep(s.sendSingletons(c))
+	for _, c := range sig.Checks {
+		keep(s.client.ServiceCheck(&statsd.ServiceCheck{
+			Name: c.Name, Status: statsd.ServiceCheckStatus(c.Status),
+			Timestamp: sig.At, Message: oneField(c.Message), Tags: tags.of(c.About),
+		}))
+	}
+	for _, e := range sig.Events {
+		keep(s.event(e, tags.of(e.About)))
+	}
 	keep(s.client.Flush())
 	keep(s.errs.take())
-	firstErr := first.err
-	s.note(c.At, firstErr)
-	if stop != nil {
-		err := fmt.Errorf("task %s reached the max lifetime %s after %s: %w",
-			stop.Task.Task.ARN, lifetime.Age(s.judge.Policy.MaxLifetime), lifetime.Age(stop.Task.Uptime), uptime.ErrStop)
-		if firstErr != nil {
-			err = fmt.Errorf("%w (and send to dogstatsd: %v)", err, firstErr)
-		}
-		return err
-	}
-	if firstErr != nil {
-		return fmt.Errorf("send to dogstatsd: %w", firstErr)
+	s.note(sig.At, first.err)
+	if first.err != nil {
+		return fmt.Errorf("send to dogstatsd: %w", first.err)
 	}
 	return nil
 }
@@ -241,11 +194,18 @@ func (s *Sink) Unreachable() (since time.Time, err error) {
 
 // event sends one event as every event of ecs-uptime goes out: the title
 // made one field, the aggregation key sanitized (both come from outside:
-// task families, ARNs), ecs-uptime as the source type.
-func (s *Sink) event(title, text string, at time.Time, key string, alert statsd.EventAlertType, tags []string) error {
+// task families, ARNs), ecs-uptime as the source type. An unknown alert
+// type is sent as info.
+func (s *Sink) event(e uptime.Event, tags []string) error {
+	alert := statsd.EventAlertType(e.Alert)
+	switch e.Alert {
+	case uptime.AlertInfo, uptime.AlertWarning, uptime.AlertError, uptime.AlertSuccess:
+	default:
+		alert = statsd.Info
+	}
 	return s.client.Event(&statsd.Event{
-		Title: oneField(title), Text: text, Timestamp: at,
-		AggregationKey: Sanitize(key), AlertType: alert,
+		Title: oneField(e.Title), Text: e.Text, Timestamp: e.At,
+		AggregationKey: Sanitize(e.Key), AlertType: alert,
 		SourceTypeName: "ecs-uptime", Tags: tags,
 	})
 }

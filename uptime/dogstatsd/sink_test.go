@@ -52,7 +52,7 @@ func TestSinkSendsOverRealSockets(t *testing.T) {
 				name += " with container metrics"
 			}
 			t.Run(name, func(t *testing.T) {
-				sink, err := New(Options{Addr: agent.Addr(), Tags: []string{"env:prod", "team:data,eng|x"}, ContainerMetrics: containerMetrics})
+				sink, err := newStaged(testOptions{Addr: agent.Addr(), Tags: []string{"env:prod", "team:data,eng|x"}, ContainerMetrics: containerMetrics})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -106,7 +106,7 @@ func TestSinkDoesNotLetDatadogGoForgeTags(t *testing.T) {
 	agent := listeners(t)["udp"]
 	t.Setenv("DD_ENV", "prod,team:forged")
 	t.Setenv("DD_SERVICE", "svc|#x")
-	sink, err := New(Options{Addr: agent.Addr(), Tags: []string{"env:prod,team:forged"}})
+	sink, err := newStaged(testOptions{Addr: agent.Addr(), Tags: []string{"env:prod,team:forged"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestSinkDoesNotLetDatadogGoForgeTags(t *testing.T) {
 // Runner logs it once), and sending works again when the Agent is back.
 func TestSinkReportsAnAgentThatIsAway(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "dsd.socket")
-	sink, err := New(Options{Addr: "unix://" + path})
+	sink, err := newStaged(testOptions{Addr: "unix://" + path})
 	if err != nil {
 		t.Fatalf("New with no socket yet: %v (the Agent may start after the sidecar)", err)
 	}
@@ -160,7 +160,7 @@ func TestSinkReportsAnAgentThatIsAway(t *testing.T) {
 }
 
 func TestNewRejectsBadAddress(t *testing.T) {
-	if _, err := New(Options{Addr: "no-port-here-and-no-such-host.invalid:notaport"}); err == nil {
+	if _, err := newStaged(testOptions{Addr: "no-port-here-and-no-such-host.invalid:notaport"}); err == nil {
 		t.Fatal("New accepted a malformed address")
 	}
 }
@@ -168,7 +168,7 @@ func TestNewRejectsBadAddress(t *testing.T) {
 func TestSinkLifetimeOverRealSockets(t *testing.T) {
 	for transport, agent := range listeners(t) {
 		t.Run(transport, func(t *testing.T) {
-			sink, err := New(Options{Addr: agent.Addr(), Lifetime: lifetime.Policy{Warning: 20 * time.Hour, Critical: 24 * time.Hour}})
+			sink, err := newStaged(testOptions{Addr: agent.Addr(), Lifetime: lifetime.Policy{Warning: 20 * time.Hour, Critical: 24 * time.Hour}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -231,7 +231,7 @@ func TestSinkLifetimeOverRealSockets(t *testing.T) {
 
 func TestSinkStopsAtMaxLifetime(t *testing.T) {
 	agent := listeners(t)["udp"]
-	sink, err := New(Options{Addr: agent.Addr(), Lifetime: lifetime.Policy{Critical: 24 * time.Hour, MaxLifetime: 24 * time.Hour}})
+	sink, err := newStaged(testOptions{Addr: agent.Addr(), Lifetime: lifetime.Policy{Critical: 24 * time.Hour, MaxLifetime: 24 * time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +255,7 @@ func TestSinkStopsAtMaxLifetime(t *testing.T) {
 
 func TestSinkSendsNoCheckWithThresholdsOff(t *testing.T) {
 	agent := listeners(t)["udp"]
-	sink, err := New(Options{Addr: agent.Addr()})
+	sink, err := newStaged(testOptions{Addr: agent.Addr()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +280,7 @@ func TestEveryLineOptsOutOfOriginEnrichment(t *testing.T) {
 	t.Setenv("DD_CARDINALITY", "high")
 	for transport, agent := range listeners(t) {
 		t.Run(transport, func(t *testing.T) {
-			sink, err := New(Options{Addr: agent.Addr(), Tags: []string{"env:prod"}, ContainerMetrics: true,
+			sink, err := newStaged(testOptions{Addr: agent.Addr(), Tags: []string{"env:prod"}, ContainerMetrics: true,
 				Lifetime: lifetime.Policy{Warning: 20 * time.Hour, Critical: 24 * time.Hour}})
 			if err != nil {
 				t.Fatal(err)
@@ -336,7 +336,7 @@ const cycleGap = 20 * time.Millisecond
 // succeeds, with the gauges received.
 func TestUDPAgentAbsentThenListening(t *testing.T) {
 	port := freeUDPPort(t)
-	sink, err := New(Options{Addr: "127.0.0.1:" + port})
+	sink, err := newStaged(testOptions{Addr: "127.0.0.1:" + port})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,7 +405,7 @@ func TestUDPAgentHostResolvesLater(t *testing.T) {
 		}
 		return []netip.Addr{netip.MustParseAddr("::1"), netip.MustParseAddr("::ffff:127.0.0.1")}, nil
 	}
-	sink, err := New(Options{Addr: "agent.internal:" + port, lookup: lookup})
+	sink, err := newStaged(testOptions{Addr: "agent.internal:" + port, lookup: lookup})
 	if err != nil {
 		t.Fatalf("New with a name that does not resolve yet: %v", err)
 	}
@@ -439,7 +439,7 @@ func TestUDPAgentHostResolvesLater(t *testing.T) {
 func TestUDPAgentHostRealResolver(t *testing.T) {
 	agent := listeners(t)["udp"]
 	_, port, _ := net.SplitHostPort(agent.Addr())
-	bad, err := New(Options{Addr: "ecs-uptime-test.invalid:" + port})
+	bad, err := newStaged(testOptions{Addr: "ecs-uptime-test.invalid:" + port})
 	if err != nil {
 		t.Fatalf("New(ecs-uptime-test.invalid) = %v: a name is configuration, its lookup a runtime matter", err)
 	}
@@ -447,7 +447,7 @@ func TestUDPAgentHostRealResolver(t *testing.T) {
 	if err := bad.Send(context.Background(), cycle()); err == nil || !strings.Contains(err.Error(), "ecs-uptime-test.invalid") {
 		t.Errorf("Send to ecs-uptime-test.invalid = %v, want a lookup error naming it", err)
 	}
-	good, err := New(Options{Addr: "localhost:" + port})
+	good, err := newStaged(testOptions{Addr: "localhost:" + port})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -472,7 +472,7 @@ func TestUDPAgentBackAtAnotherAddress(t *testing.T) {
 	var ip atomic.Value
 	ip.Store(netip.MustParseAddr("127.0.0.1"))
 	lookup := func(context.Context, string) ([]netip.Addr, error) { return []netip.Addr{ip.Load().(netip.Addr)}, nil }
-	sink, err := New(Options{Addr: "agent.internal:" + port, lookup: lookup})
+	sink, err := newStaged(testOptions{Addr: "agent.internal:" + port, lookup: lookup})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -132,3 +132,59 @@ func SplitImage(ref string) Image {
 	img.Short = name[strings.LastIndexByte(name, '/')+1:]
 	return img
 }
+
+// FamilyTags returns the tags of a signal about a task family in a cluster
+// (the ecs.family.singleton check and its event): the family and the
+// cluster's name, ARN, region and account. Unknown values are left out
+// rather than sent empty.
+func FamilyTags(cl uptime.Cluster, family string) []string {
+	tags := make(tagList, 0, 5)
+	tags.add(TagTaskFamily, family)
+	tags.add(TagClusterName, cl.Name)
+	tags.add(TagClusterARN, cl.ARN)
+	tags.add(TagRegion, cl.Region)
+	tags.add(TagAccount, cl.Account)
+	return tags
+}
+
+// SubjectTags returns the tags of a signal about s: a task's tags (with
+// its container's and its status when set), or a family's.
+func SubjectTags(s uptime.Subject) []string {
+	if s.Task == nil {
+		return FamilyTags(s.Cluster, s.Family)
+	}
+	return withSubject(TaskTags(*s.Task), s)
+}
+
+// withSubject appends to a task's tags what s adds to them: its status and
+// its container's tags. It never writes into tags' array, which a cache
+// shares.
+func withSubject(tags []string, s uptime.Subject) []string {
+	if s.Status == "" && s.Container == nil {
+		return tags
+	}
+	out := tags[:len(tags):len(tags)]
+	if s.Status != "" {
+		out = append(out, Tag(TagTaskStatus, s.Status))
+	}
+	if s.Container != nil {
+		out = append(out, ContainerTags(*s.Container)...)
+	}
+	return out
+}
+
+// tagCache computes the task tags of one Write once per task: the task's
+// gauges, checks and events share them.
+type tagCache map[*uptime.Task][]string
+
+func (c tagCache) of(s uptime.Subject) []string {
+	if s.Task == nil {
+		return FamilyTags(s.Cluster, s.Family)
+	}
+	tags, ok := c[s.Task]
+	if !ok {
+		tags = TaskTags(*s.Task)
+		c[s.Task] = tags
+	}
+	return withSubject(tags, s)
+}

@@ -4,8 +4,10 @@
 // state is a new crossing worth one event, and whether the task has reached
 // its maximum lifetime.
 //
-// It knows nothing about DogStatsD (see uptime/dogstatsd, which sends the
-// verdicts) and keeps no clock: uptimes come from the uptime.Tracker.
+// A Judge is the pipeline stage (uptime.Stage) that turns the verdicts into
+// signals: the service check, the crossing events, and the max-lifetime
+// stop. It knows nothing about DogStatsD (an uptime.Output writes the
+// signals) and keeps no clock: uptimes come from the uptime.Tracker.
 package lifetime
 
 import (
@@ -16,27 +18,15 @@ import (
 	"ecs-uptime/uptime"
 )
 
-// State is a service-check status, numbered as DogStatsD numbers them.
-type State int
+// State is a service-check status (uptime.Status).
+type State = uptime.Status
 
 // States.
 const (
-	OK       State = 0
-	Warning  State = 1
-	Critical State = 2
+	OK       = uptime.OK
+	Warning  = uptime.Warning
+	Critical = uptime.Critical
 )
-
-func (s State) String() string {
-	switch s {
-	case OK:
-		return "OK"
-	case Warning:
-		return "WARNING"
-	case Critical:
-		return "CRITICAL"
-	}
-	return fmt.Sprintf("State(%d)", int(s))
-}
 
 // Policy holds the thresholds; a zero duration turns that threshold off.
 type Policy struct {
@@ -79,8 +69,8 @@ type Verdict struct {
 // Judge applies a Policy cycle after cycle and remembers, per task ARN,
 // the last state it announced, so that each crossing gives one event. It
 // starts with no memory: a restarted sidecar announces a non-OK state once.
-// A Judge is not safe for concurrent use; the sink that owns it calls it
-// once per cycle.
+// A Judge is not safe for concurrent use; the pipeline calls it once per
+// cycle.
 type Judge struct {
 	Policy    Policy
 	announced map[string]State
@@ -89,10 +79,41 @@ type Judge struct {
 // NewJudge returns a Judge for p.
 func NewJudge(p Policy) *Judge { return &Judge{Policy: p, announced: map[string]State{}} }
 
-// Judge returns the verdicts of one cycle, one per task, in the cycle's
+// Judge adds the signals of one cycle to s (uptime.Stage): per task, the
+// ecs.task.lifetime check when a threshold is set, and one event per
+// crossing; when a task reached the max lifetime, the stop event instead
+// of a crossing event, and s.Exit (wrapping uptime.ErrStop).
+func (j *Judge) Judge(c *uptime.Cycle, s *uptime.Signals) {
+	for i, v := range j.Verdicts(*c) {
+		about := uptime.Subject{Task: &c.Tasks[i].Task} // Verdicts keeps the cycle's order
+		if v.Check {
+			s.Checks = append(s.Checks, uptime.Check{Name: uptime.CheckTaskLifetime, Status: v.State, Message: v.Message, About: about})
+		}
+		switch {
+		case v.Stop:
+			// One event, the stop, rather than a crossing event followed
+			// by it: the stop says the state and pages once.
+			s.Events = append(s.Events, uptime.Event{Title: v.EventTitle(), Text: v.StopText(j.Policy.MaxLifetime),
+				Alert: uptime.AlertError, Key: v.Task.Task.ARN, At: s.At, About: about})
+			if s.Exit == nil {
+				s.Exit = fmt.Errorf("task %s reached the max lifetime %s after %s: %w",
+					v.Task.Task.ARN, Age(j.Policy.MaxLifetime), Age(v.Task.Uptime), uptime.ErrStop)
+			}
+		case v.Announce:
+			alert := uptime.AlertWarning
+			if v.State == Critical {
+				alert = uptime.AlertError
+			}
+			s.Events = append(s.Events, uptime.Event{Title: v.EventTitle(), Text: v.EventText(),
+				Alert: alert, Key: v.Task.Task.ARN, At: s.At, About: about})
+		}
+	}
+}
+
+// Verdicts returns the verdicts of one cycle, one per task, in the cycle's
 // order, and forgets the tasks the cycle no longer lists (but not those it
 // holds: a partial read says nothing about them).
-func (j *Judge) Judge(c uptime.Cycle) []Verdict {
+func (j *Judge) Verdicts(c uptime.Cycle) []Verdict {
 	out := make([]Verdict, 0, len(c.Tasks))
 	seen := make(map[string]bool, len(c.Tasks)+len(c.Held))
 	for _, arn := range c.Held {

@@ -69,7 +69,7 @@ func TestJudgeTransitions(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			j := NewJudge(tc.policy)
 			for i, s := range tc.steps {
-				vs := j.Judge(at(s.up))
+				vs := j.Verdicts(at(s.up))
 				if len(vs) != 1 {
 					t.Fatalf("step %d: %d verdicts, want 1", i, len(vs))
 				}
@@ -87,17 +87,17 @@ func TestJudgeTransitions(t *testing.T) {
 // second task is judged on its own.
 func TestJudgeForgetsTasksThatLeave(t *testing.T) {
 	j := NewJudge(Policy{Critical: 24 * time.Hour})
-	if !j.Judge(at(25 * time.Hour))[0].Announce {
+	if !j.Verdicts(at(25 * time.Hour))[0].Announce {
 		t.Fatal("first CRITICAL not announced")
 	}
-	j.Judge(uptime.Cycle{})
-	if !j.Judge(at(25 * time.Hour))[0].Announce {
+	j.Verdicts(uptime.Cycle{})
+	if !j.Verdicts(at(25 * time.Hour))[0].Announce {
 		t.Error("CRITICAL of a task seen again after it left not announced")
 	}
 	other := at(30 * time.Hour)
 	other.Tasks[0].Task.ARN += "x"
 	two := uptime.Cycle{Tasks: append(at(25*time.Hour).Tasks, other.Tasks...)}
-	vs := j.Judge(two)
+	vs := j.Verdicts(two)
 	if vs[0].Announce || !vs[1].Announce {
 		t.Errorf("announce = %v, %v; want false for the known task, true for the new one", vs[0].Announce, vs[1].Announce)
 	}
@@ -105,20 +105,20 @@ func TestJudgeForgetsTasksThatLeave(t *testing.T) {
 
 func TestMessages(t *testing.T) {
 	j := NewJudge(Policy{Warning: 20 * time.Hour, Critical: 24 * time.Hour, MaxLifetime: 24 * time.Hour})
-	v := j.Judge(at(26*time.Hour + 3*time.Minute + 59*time.Second))[0]
+	v := j.Verdicts(at(26*time.Hour + 3*time.Minute + 59*time.Second))[0]
 	for _, c := range []struct{ name, got, want string }{
 		{"message", v.Message, "task db-migrate:42 (…/5c2f0b9e…) has run 26h03m, over 24h"},
 		{"title", v.EventTitle(), "ECS task db-migrate:42 (…/5c2f0b9e…) running for 26h03m"},
 		{"text", v.EventText(), "CRITICAL: task db-migrate:42 (…/5c2f0b9e…) has run 26h03m, over 24h\ntask_arn: " + arn + "\ncluster: prod"},
 		{"stop", v.StopText(24 * time.Hour), "stopping: max lifetime 24h reached\ntask db-migrate:42 (…/5c2f0b9e…) has run 26h03m\ntask_arn: " + arn + "\ncluster: prod"},
-		{"warning", j.Judge(at(21 * time.Hour))[0].Message, "task db-migrate:42 (…/5c2f0b9e…) has run 21h, over 20h"},
-		{"ok", j.Judge(at(90 * time.Minute))[0].Message, "task db-migrate:42 (…/5c2f0b9e…) has run 1h30m, under 20h"},
+		{"warning", j.Verdicts(at(21 * time.Hour))[0].Message, "task db-migrate:42 (…/5c2f0b9e…) has run 21h, over 20h"},
+		{"ok", j.Verdicts(at(90 * time.Minute))[0].Message, "task db-migrate:42 (…/5c2f0b9e…) has run 1h30m, under 20h"},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s\n got %q\nwant %q", c.name, c.got, c.want)
 		}
 	}
-	if off := NewJudge(Policy{}).Judge(at(time.Hour))[0].Message; strings.Contains(off, "under") {
+	if off := NewJudge(Policy{}).Verdicts(at(time.Hour))[0].Message; strings.Contains(off, "under") {
 		t.Errorf("message with no threshold %q names one", off)
 	}
 }
@@ -139,12 +139,12 @@ func TestAge(t *testing.T) {
 
 func TestJudgeKeepsHeldTasks(t *testing.T) {
 	j := NewJudge(Policy{Critical: 24 * time.Hour})
-	if !j.Judge(at(25 * time.Hour))[0].Announce {
+	if !j.Verdicts(at(25 * time.Hour))[0].Announce {
 		t.Fatal("first CRITICAL not announced")
 	}
 	// A partial read that could not see the task's cluster holds it.
-	j.Judge(uptime.Cycle{Held: []string{arn}})
-	if j.Judge(at(25 * time.Hour))[0].Announce {
+	j.Verdicts(uptime.Cycle{Held: []string{arn}})
+	if j.Verdicts(at(25 * time.Hour))[0].Announce {
 		t.Error("CRITICAL announced again after a cycle that only held the task (its cluster was unread)")
 	}
 }

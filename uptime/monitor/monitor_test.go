@@ -18,6 +18,7 @@ import (
 	"ecs-uptime/uptime/dogstatsd/receiver"
 	"ecs-uptime/uptime/lifetime"
 	"ecs-uptime/uptime/monitor/monitortest"
+	"ecs-uptime/uptime/singleton"
 )
 
 var update = flag.Bool("update", false, "rewrite the files in monitors/")
@@ -118,11 +119,13 @@ func emit(t *testing.T) emitted {
 		t.Fatal(err)
 	}
 	defer agent.Close()
-	sink, err := dogstatsd.New(dogstatsd.Options{Addr: agent.Addr(), Lifetime: lifetime.Policy{Critical: DefaultCritical}, Singletons: []string{"db-migrate"}})
+	out, err := dogstatsd.New(dogstatsd.Options{Addr: agent.Addr()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sink.Close()
+	defer out.Close()
+	sink := &uptime.Pipeline{Output: out, Stages: []uptime.Stage{uptime.Gauges{},
+		lifetime.NewJudge(lifetime.Policy{Critical: DefaultCritical}), singleton.New([]string{"db-migrate"})}}
 	task := uptime.Task{ARN: "arn:aws:ecs:eu-west-1:123456789012:task/prod/5c2f", Family: "db-migrate", Revision: "42",
 		Cluster: "prod", ClusterARN: "arn:aws:ecs:eu-west-1:123456789012:cluster/prod", Region: "eu-west-1",
 		Account: "123456789012", AvailabilityZone: "eu-west-1a", Service: "api"}

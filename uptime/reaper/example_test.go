@@ -7,21 +7,17 @@ import (
 	"time"
 
 	"ecs-uptime/uptime"
-	"ecs-uptime/uptime/dogstatsd"
 	"ecs-uptime/uptime/reaper"
 )
 
-// gauges stands for the dogstatsd Sink's gauges; printer for its events
-// and for the api source's StopTask.
-type (
-	gauges  struct{}
-	printer struct{}
-)
+// printer stands for the DogStatsD output and for the api source's
+// StopTask.
+type printer struct{}
 
-func (gauges) Send(context.Context, uptime.Cycle) error { return nil }
-
-func (printer) TaskEvent(_ context.Context, _ uptime.Task, e dogstatsd.TaskEvent) error {
-	fmt.Printf("event (%s): %s\n", e.Alert, e.Title)
+func (printer) Write(_ context.Context, s *uptime.Signals) error {
+	for _, e := range s.Events {
+		fmt.Printf("event (%s): %s\n", e.Alert, e.Title)
+	}
 	return nil
 }
 
@@ -39,7 +35,8 @@ func ExampleNew() {
 	quiet := slog.New(slog.DiscardHandler)
 	for _, stop := range []bool{false, true} {
 		fmt.Println("ECS_UPTIME_STOP_TASKS:", stop)
-		s := reaper.New(gauges{}, printer{}, printer{}, reaper.Policy{Stop: stop, Tag: "ecs-uptime:max-lifetime"}, quiet)
+		s := &uptime.Pipeline{Stages: []uptime.Stage{reaper.New(reaper.Policy{Stop: stop, Tag: "ecs-uptime:max-lifetime"}, quiet)},
+			Output: printer{}, Stopper: printer{}}
 		for _, up := range []time.Duration{23 * time.Hour, 26*time.Hour + 3*time.Minute, 27 * time.Hour} {
 			s.Send(context.Background(), uptime.Cycle{Tasks: []uptime.TaskUptime{{Task: task, Uptime: up}}})
 		}

@@ -40,8 +40,8 @@
 //     it, with no second "stopping" event; the acceptance is logged with the
 //     number of refusals and gets the "stopped" event.
 //   - Events are sent once, with a log line that says the same: an event
-//     the Agent does not get is returned as a send error (the Runner logs
-//     it) and not sent again, and an Agent that is away holds no stop.
+//     the Agent does not get is a send error (the Runner logs it) and is
+//     not sent again, and an Agent that is away holds no stop.
 //   - Shutdown is not a refusal: once the context is done no StopTask
 //     starts and none is counted as refused; a stop cut short is asked
 //     again by the next process (with its own "stopping" event: the state
@@ -52,36 +52,23 @@
 //     read's unread parts (uptime.Cycle.Held): they come back later and
 //     must not be announced or stopped twice.
 //
-// The reaper is a uptime.Sink decorator: the cycle's gauges go out first
-// through the Sink it wraps, whatever happens to the stops after. It knows
-// nothing about the ECS API (the Stopper, the api source, calls StopTask)
-// nor about DogStatsD lines (Events, the dogstatsd Sink, sends them).
+// The reaper is a pipeline stage (uptime.Stage): it turns each cycle into
+// events and stop requests (uptime.StopRequest). The uptime.Pipeline writes
+// the cycle's signals first, then, per request, the "stopping" event, the
+// StopTask (through the api source) and what came of it. It knows nothing
+// about the ECS API nor about DogStatsD lines.
 package reaper
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
 	"ecs-uptime/uptime"
-	"ecs-uptime/uptime/dogstatsd"
 	"ecs-uptime/uptime/lifetime"
 )
-
-// Stopper asks ECS to stop a task (ecsapi.Source implements it). A nil
-// error means ECS accepted the stop; the task may stay RUNNING a while.
-type Stopper interface {
-	StopTask(ctx context.Context, t uptime.Task, reason string) error
-}
-
-// Events sends one event about a task, with the task's tags and its ARN as
-// the aggregation key, and flushes it (dogstatsd.Sink implements it).
-type Events interface {
-	TaskEvent(ctx context.Context, t uptime.Task, e dogstatsd.TaskEvent) error
-}
 
 // Policy is what the process opted in to.
 type Policy struct {
@@ -94,21 +81,13 @@ type Policy struct {
 	Tag string
 }
 
-// stopTimeout bounds one StopTask: a call that hangs must not hold the
-// cycle, nor the ones after it, for good. A call it cuts short counts as
-// refused and is tried again next cycle.
-const stopTimeout = 30 * time.Second
-
-// Sink is an uptime.Sink that passes each cycle on to the Sink it wraps and
-// then reports, or stops, the tasks past their max-lifetime tag. It is not
-// safe for concurrent use; the Runner calls Send once per cycle.
-type Sink struct {
-	next    uptime.Sink
-	stopper Stopper
-	events  Events
-	policy  Policy
-	log     *slog.Logger
-	tasks   map[string]*state // task ARN → what was done about it
+// Reaper is the stage that reports, or asks to stop, the tasks past their
+// max-lifetime tag. It is not safe for concurrent use; the pipeline calls
+// Judge once per cycle.
+type Reaper struct {
+	policy Policy
+	log    *slog.Logger
+	tasks  map[string]*state // task ARN → what was done about it
 }
 
 // state is what the reaper did about one task.
@@ -121,58 +100,35 @@ type state struct {
 	refusals    int  // StopTasks refused in a row
 }
 
-// New returns a Sink that sends each cycle through next, then acts on the
-// tasks past their max-lifetime tag as p says: StopTask through stopper
-// (which may be nil when p.Stop is false: the dry run never calls it), and
-// events through events. It logs to log (slog.Default when nil).
-//
-// New panics on a nil next or events, a nil stopper with p.Stop, or an
-// empty p.Tag: those are wiring mistakes, not configuration (the config
-// package refuses an empty ECS_UPTIME_MAX_LIFETIME_TAG).
-func New(next uptime.Sink, stopper Stopper, events Events, p Policy, log *slog.Logger) *Sink {
-	switch {
-	case next == nil:
-		panic("reaper.New: nil next Sink")
-	case events == nil:
-		panic("reaper.New: nil Events")
-	case p.Stop && stopper == nil:
-		panic("reaper.New: Policy.Stop with a nil Stopper")
-	case p.Tag == "":
+// New returns a Reaper that acts on the tasks past their max-lifetime tag
+// as p says, and logs to log (slog.Default when nil). It panics on an empty
+// p.Tag: that is a wiring mistake, not configuration (the config package
+// refuses an empty ECS_UPTIME_MAX_LIFETIME_TAG).
+func New(p Policy, log *slog.Logger) *Reaper {
+	if p.Tag == "" {
 		panic("reaper.New: empty Policy.Tag")
 	}
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Sink{next: next, stopper: stopper, events: events, policy: p, log: log, tasks: map[string]*state{}}
+	return &Reaper{policy: p, log: log, tasks: map[string]*state{}}
 }
 
-// Send sends c through the wrapped Sink first, then, for each task of c
-// that carries the max-lifetime tag, reports or stops it (see the package
-// doc). It returns the wrapped Sink's error joined with the first event
-// that could not be sent (the Runner logs send errors once per change of
-// state): an event is not sent again, its facts are in the log line that
-// goes with it. A refused StopTask is logged here and is no send error.
-func (s *Sink) Send(ctx context.Context, c uptime.Cycle) error {
-	err := s.next.Send(ctx, c)
-	s.forget(c)
-	var eventErr error
-	for _, tu := range c.Tasks {
-		if ctx.Err() != nil {
-			break // shutting down: start no stop and announce none
-		}
-		if !tu.Task.HasMaxLifetimeTag {
-			continue
-		}
-		if e := s.reap(ctx, c.At, tu); e != nil && eventErr == nil {
-			eventErr = e
+// Judge adds to s, for each task of c that carries the max-lifetime tag,
+// what to report or stop (see the package doc): events, and a stop
+// request per task to stop with its "stopping" event.
+func (r *Reaper) Judge(c *uptime.Cycle, s *uptime.Signals) {
+	r.forget(c)
+	for i := range c.Tasks {
+		if c.Tasks[i].Task.HasMaxLifetimeTag {
+			r.reap(c.At, c.Tasks[i], s)
 		}
 	}
-	return errors.Join(err, eventErr)
 }
 
 // forget drops the state of the tasks that c neither lists nor holds.
-func (s *Sink) forget(c uptime.Cycle) {
-	if len(s.tasks) == 0 {
+func (r *Reaper) forget(c *uptime.Cycle) {
+	if len(r.tasks) == 0 {
 		return
 	}
 	keep := make(map[string]bool, len(c.Tasks)+len(c.Held))
@@ -182,112 +138,104 @@ func (s *Sink) forget(c uptime.Cycle) {
 	for _, arn := range c.Held {
 		keep[arn] = true
 	}
-	for arn := range s.tasks {
+	for arn := range r.tasks {
 		if !keep[arn] {
-			delete(s.tasks, arn)
+			delete(r.tasks, arn)
 		}
 	}
 }
 
-// reap handles one task carrying the tag and returns the error of the
-// first event it could not send.
-func (s *Sink) reap(ctx context.Context, at time.Time, tu uptime.TaskUptime) error {
+// reap judges one task carrying the tag.
+func (r *Reaper) reap(at time.Time, tu uptime.TaskUptime, s *uptime.Signals) {
 	t := tu.Task
-	st := s.tasks[t.ARN]
+	st := r.tasks[t.ARN]
 	if st == nil {
 		st = &state{}
-		s.tasks[t.ARN] = st
+		r.tasks[t.ARN] = st
+	}
+	event := func(title, text string, alert uptime.Alert, at time.Time) uptime.Event {
+		return uptime.Event{Title: title, Text: text, Alert: alert, Key: t.ARN, At: at, About: uptime.Subject{Task: &t}}
 	}
 	if service := serviceOf(t); service != "" {
 		if !st.service {
 			st.service = true
-			s.taskLog(t).Info("task belongs to a service: its max-lifetime tag is ignored, a service's task is never stopped",
+			r.taskLog(t).Info("task belongs to a service: its max-lifetime tag is ignored, a service's task is never stopped",
 				slog.String("service", service))
 		}
-		return nil
+		return
 	}
 	limit, ok := parseMaxLifetime(t.MaxLifetimeTag)
 	if !ok {
 		if st.badReported && st.badTag == t.MaxLifetimeTag {
-			return nil
+			return
 		}
 		st.badReported, st.badTag = true, t.MaxLifetimeTag
-		s.taskLog(t).Warn("max-lifetime tag is not a positive Go duration such as 6h or 90m; this task is never stopped while it holds that value")
-		return s.event(ctx, t, dogstatsd.TaskEvent{
-			Title: "bad max-lifetime tag on ECS task " + lifetime.Name(t),
-			Text: fmt.Sprintf("ECS task %s carries the tag %s with the value %q, not a positive Go duration such as 6h or 90m.\n"+
+		r.taskLog(t).Warn("max-lifetime tag is not a positive Go duration such as 6h or 90m; this task is never stopped while it holds that value")
+		s.Events = append(s.Events, event("bad max-lifetime tag on ECS task "+lifetime.Name(t),
+			fmt.Sprintf("ECS task %s carries the tag %s with the value %q, not a positive Go duration such as 6h or 90m.\n"+
 				"ecs-uptime never stops this task while the tag holds that value.\n%s",
-				lifetime.Name(t), s.policy.Tag, t.MaxLifetimeTag, lifetime.Details(t)),
-			Alert: dogstatsd.AlertWarning, At: at,
-		})
+				lifetime.Name(t), r.policy.Tag, t.MaxLifetimeTag, lifetime.Details(t)),
+			uptime.AlertWarning, at))
+		return
 	}
 	st.badReported = false
-	if tu.Uptime < limit || st.stopped || (st.announced && !s.policy.Stop) {
-		return nil
+	if tu.Uptime < limit || st.stopped || (st.announced && !r.policy.Stop) {
+		return
 	}
-	log := s.taskLog(t).With(slog.Duration("uptime", tu.Uptime), slog.Duration("max_lifetime", limit))
+	log := r.taskLog(t).With(slog.Duration("uptime", tu.Uptime), slog.Duration("max_lifetime", limit))
 	title := func(verb string) string {
 		return fmt.Sprintf("%s ECS task %s: ran %s, max lifetime %s", verb, lifetime.Name(t), lifetime.Age(tu.Uptime), lifetime.Age(limit))
 	}
 	over := fmt.Sprintf("ECS task %s has run %s, over its max lifetime %s (tag %s=%s).\n",
-		lifetime.Name(t), lifetime.Age(tu.Uptime), lifetime.Age(limit), s.policy.Tag, t.MaxLifetimeTag)
-	if !s.policy.Stop {
+		lifetime.Name(t), lifetime.Age(tu.Uptime), lifetime.Age(limit), r.policy.Tag, t.MaxLifetimeTag)
+	if !r.policy.Stop {
 		st.announced = true
 		log.Warn("task is past its max lifetime; not stopping it: ECS_UPTIME_STOP_TASKS is not true")
-		return s.event(ctx, t, dogstatsd.TaskEvent{
-			Title: title("would stop"),
-			Text:  over + "Not stopped: ECS_UPTIME_STOP_TASKS is not true, so ecs-uptime only reports what it would stop.\n" + lifetime.Details(t),
-			Alert: dogstatsd.AlertWarning, At: at,
-		})
+		s.Events = append(s.Events, event(title("would stop"),
+			over+"Not stopped: ECS_UPTIME_STOP_TASKS is not true, so ecs-uptime only reports what it would stop.\n"+lifetime.Details(t),
+			uptime.AlertWarning, at))
+		return
 	}
 	reason := Reason(tu.Uptime, limit)
-	var eventErr error
+	req := uptime.StopRequest{Task: t, Reason: reason}
 	if !st.announced {
-		st.announced = true
-		log.Warn("task is past its max lifetime; stopping it", slog.String("reason", reason))
-		eventErr = s.event(ctx, t, dogstatsd.TaskEvent{
-			Title: title("stopping"),
-			Text:  over + fmt.Sprintf("Asking ECS to stop it (StopTask, reason %q).\n", reason) + lifetime.Details(t),
-			Alert: dogstatsd.AlertInfo, At: at,
-		})
+		req.Announce = []uptime.Event{event(title("stopping"),
+			over+fmt.Sprintf("Asking ECS to stop it (StopTask, reason %q).\n", reason)+lifetime.Details(t),
+			uptime.AlertInfo, at)}
 	}
-	sctx, cancel := context.WithTimeout(ctx, stopTimeout)
-	err := s.stopper.StopTask(sctx, t, reason)
-	cancel()
-	switch {
-	case err == nil:
-		st.stopped = true
-		log.Info("ECS accepted the stop", slog.Int("refused_before", st.refusals))
-		st.refusals = 0
-		return errors.Join(eventErr, s.event(ctx, t, dogstatsd.TaskEvent{
-			Title: title("stopped"),
-			Text:  over + "ECS accepted the stop: it stops the task's containers (SIGTERM, then SIGKILL after their stop timeout).\n" + lifetime.Details(t),
-			Alert: dogstatsd.AlertError,
-		}))
-	case ctx.Err() != nil:
-		log.Info("shutting down before ECS answered the stop; the next run asks again", slog.Any("error", err))
-	default:
-		st.refusals++
-		if st.refusals == 1 {
-			log.Error("ECS refused to stop the task; trying again every cycle until it accepts", slog.Any("error", err))
+	req.Done = func(ctx context.Context, err error) []uptime.Event {
+		// Announced once asked: a request that shutdown kept from going
+		// out announces nothing, and the next process asks again.
+		if !st.announced {
+			st.announced = true
+			log.Warn("task is past its max lifetime; stopping it", slog.String("reason", reason))
 		}
+		switch {
+		case err == nil:
+			st.stopped = true
+			log.Info("ECS accepted the stop", slog.Int("refused_before", st.refusals))
+			st.refusals = 0
+			return []uptime.Event{event(title("stopped"),
+				over+"ECS accepted the stop: it stops the task's containers (SIGTERM, then SIGKILL after their stop timeout).\n"+lifetime.Details(t),
+				uptime.AlertError, time.Time{})}
+		case ctx.Err() != nil:
+			log.Info("shutting down before ECS answered the stop; the next run asks again", slog.Any("error", err))
+		default:
+			st.refusals++
+			if st.refusals == 1 {
+				log.Error("ECS refused to stop the task; trying again every cycle until it accepts", slog.Any("error", err))
+			}
+		}
+		return nil
 	}
-	return eventErr
+	s.Stops = append(s.Stops, req)
 }
 
 // taskLog is the logger of the lines about t.
-func (s *Sink) taskLog(t uptime.Task) *slog.Logger {
-	return s.log.With(slog.String("task_arn", t.ARN), slog.String("task", lifetime.Name(t)),
+func (r *Reaper) taskLog(t uptime.Task) *slog.Logger {
+	return r.log.With(slog.String("task_arn", t.ARN), slog.String("task", lifetime.Name(t)),
 		slog.String("cluster", t.Cluster), slog.String("started_by", t.StartedBy),
-		slog.String("tag", s.policy.Tag), slog.String("tag_value", t.MaxLifetimeTag))
-}
-
-// event sends e about t; an error names the task.
-func (s *Sink) event(ctx context.Context, t uptime.Task, e dogstatsd.TaskEvent) error {
-	if err := s.events.TaskEvent(ctx, t, e); err != nil {
-		return fmt.Errorf("task %s: %w", t.ARN, err)
-	}
-	return nil
+		slog.String("tag", r.policy.Tag), slog.String("tag_value", t.MaxLifetimeTag))
 }
 
 // serviceOf returns the service a task belongs to, or "" for a standalone

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"ecs-uptime/uptime"
-	"ecs-uptime/uptime/dogstatsd"
 	"ecs-uptime/uptime/reaper"
 )
 
@@ -45,23 +44,22 @@ func at(n int, tasks ...uptime.TaskUptime) uptime.Cycle {
 	return c
 }
 
-// recorder is the wrapped Sink, the Stopper and the Events at once, so that
-// it records the order of everything the reaper does.
+// recorder is the first stage, the Output and the Stopper of a pipeline
+// around the reaper, so that it records the order of everything done.
 type recorder struct {
 	calls    []string
 	texts    []string                 // event texts, in order
 	refuse   map[string][]error       // task ARN → errors for its next StopTasks, then nil
 	onStop   func(uptime.Task) error  // if set, StopTask's answer instead
 	deadline []time.Duration          // how long each StopTask's context had left
-	sendErr  error                    // what Send returns
-	eventErr error                    // what TaskEvent returns
-	events   []dogstatsd.TaskEvent    // in order
+	writeErr error                    // what Write returns
+	events   []uptime.Event           // in order
 	tasks    map[string][]uptime.Task // event title → task
 }
 
-func (r *recorder) Send(_ context.Context, c uptime.Cycle) error {
+// Judge stands for the stages before the reaper (the gauges).
+func (r *recorder) Judge(c *uptime.Cycle, _ *uptime.Signals) {
 	r.calls = append(r.calls, fmt.Sprintf("send %d task(s)", len(c.Tasks)))
-	return r.sendErr
 }
 
 func (r *recorder) StopTask(ctx context.Context, t uptime.Task, reason string) error {
@@ -79,15 +77,25 @@ func (r *recorder) StopTask(ctx context.Context, t uptime.Task, reason string) e
 	return nil
 }
 
-func (r *recorder) TaskEvent(_ context.Context, t uptime.Task, e dogstatsd.TaskEvent) error {
-	r.calls = append(r.calls, fmt.Sprintf("event %s %s", e.Alert, e.Title))
-	r.texts = append(r.texts, e.Text)
-	r.events = append(r.events, e)
-	if r.tasks == nil {
-		r.tasks = map[string][]uptime.Task{}
+func (r *recorder) Write(_ context.Context, s *uptime.Signals) error {
+	for _, e := range s.Events {
+		r.calls = append(r.calls, fmt.Sprintf("event %s %s", e.Alert, e.Title))
+		r.texts = append(r.texts, e.Text)
+		r.events = append(r.events, e)
+		if r.tasks == nil {
+			r.tasks = map[string][]uptime.Task{}
+		}
+		r.tasks[e.Title] = append(r.tasks[e.Title], *e.About.Task)
+		if e.Key != e.About.Task.ARN {
+			r.calls = append(r.calls, "event key "+e.Key+" is not the task ARN")
+		}
 	}
-	r.tasks[e.Title] = append(r.tasks[e.Title], t)
-	return r.eventErr
+	return r.writeErr
+}
+
+// reaped is the pipeline of the reaper with policy p, rec around it.
+func reaped(rec *recorder, p reaper.Policy, log *slog.Logger) *uptime.Pipeline {
+	return &uptime.Pipeline{Stages: []uptime.Stage{rec, reaper.New(p, log)}, Output: rec, Stopper: rec}
 }
 
 // logs is a JSON log that tests read back line by line.
@@ -208,7 +216,7 @@ func TestSendActsOncePerTask(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := &recorder{}
 			var l logs
-			s := reaper.New(rec, rec, rec, reaper.Policy{Stop: tc.stop, Tag: tagKey}, l.logger())
+			s := reaped(rec, reaper.Policy{Stop: tc.stop, Tag: tagKey}, l.logger())
 			for i := range 3 {
 				if err := s.Send(context.Background(), at(i, uptime.TaskUptime{Task: tc.task, Uptime: tc.up})); err != nil {
 					t.Fatalf("Send %d: %v", i, err)
@@ -263,7 +271,7 @@ func TestEventTexts(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := &recorder{}
-			s := reaper.New(rec, rec, rec, reaper.Policy{Stop: tc.stop, Tag: tagKey}, slog.New(slog.DiscardHandler))
+			s := reaped(rec, reaper.Policy{Stop: tc.stop, Tag: tagKey}, slog.New(slog.DiscardHandler))
 			if err := s.Send(context.Background(), at(0, uptime.TaskUptime{Task: tc.task, Uptime: 26*time.Hour + 3*time.Minute})); err != nil {
 				t.Fatal(err)
 			}
@@ -302,7 +310,7 @@ func TestRefusedStopIsRetriedAndLoggedOnce(t *testing.T) {
 			other := oneOff("7a1d", "24h")
 			rec := &recorder{refuse: map[string][]error{task.ARN: slices.Clone(tc.errs)}}
 			var l logs
-			s := reaper.New(rec, rec, rec, reaper.Policy{Stop: true, Tag: tagKey}, l.logger())
+			s := reaped(rec, reaper.Policy{Stop: true, Tag: tagKey}, l.logger())
 			for i := range tc.cycles {
 				c := at(i, uptime.TaskUptime{Task: task, Uptime: 25 * time.Hour}, uptime.TaskUptime{Task: other, Uptime: 25 * time.Hour})
 				if err := s.Send(context.Background(), c); err != nil {
@@ -380,7 +388,7 @@ func TestHeldTasksKeepTheirState(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := &recorder{}
-			s := reaper.New(rec, rec, rec, reaper.Policy{Stop: tc.stop, Tag: tagKey}, slog.New(slog.DiscardHandler))
+			s := reaped(rec, reaper.Policy{Stop: tc.stop, Tag: tagKey}, slog.New(slog.DiscardHandler))
 			both := []uptime.TaskUptime{{Task: past, Uptime: 25 * time.Hour}, {Task: bad, Uptime: 25 * time.Hour}}
 			if err := s.Send(context.Background(), at(0, both...)); err != nil {
 				t.Fatal(err)
@@ -410,7 +418,7 @@ func TestHeldTasksKeepTheirState(t *testing.T) {
 func TestTagValueChanges(t *testing.T) {
 	var calls []string
 	rec := &recorder{}
-	s := reaper.New(rec, rec, rec, reaper.Policy{Stop: true, Tag: tagKey}, slog.New(slog.DiscardHandler))
+	s := reaped(rec, reaper.Policy{Stop: true, Tag: tagKey}, slog.New(slog.DiscardHandler))
 	for i, v := range []string{"6 hours", "6 hours", "6hrs", "6h", "6h"} {
 		before := len(rec.calls)
 		if err := s.Send(context.Background(), at(i, uptime.TaskUptime{Task: oneOff("5c2f0b9e", v), Uptime: 7 * time.Hour})); err != nil {
@@ -448,7 +456,7 @@ func TestShutdownMidCycle(t *testing.T) {
 			return fmt.Errorf("operation error ECS: StopTask: %w", context.Canceled)
 		}}
 		var l logs
-		s := reaper.New(rec, rec, rec, reaper.Policy{Stop: true, Tag: tagKey}, l.logger())
+		s := reaped(rec, reaper.Policy{Stop: true, Tag: tagKey}, l.logger())
 		if err := s.Send(ctx, cycle); err != nil {
 			t.Fatalf("Send = %v, want nil: shutting down is no send failure", err)
 		}
@@ -468,7 +476,7 @@ func TestShutdownMidCycle(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		rec := &recorder{}
-		s := reaper.New(rec, rec, rec, reaper.Policy{Stop: true, Tag: tagKey}, slog.New(slog.DiscardHandler))
+		s := reaped(rec, reaper.Policy{Stop: true, Tag: tagKey}, slog.New(slog.DiscardHandler))
 		if err := s.Send(ctx, cycle); err != nil {
 			t.Fatal(err)
 		}
@@ -478,56 +486,31 @@ func TestShutdownMidCycle(t *testing.T) {
 	})
 }
 
-// The wrapped Sink's error is returned, and the stops go on without it: an
-// Agent that is away holds no stop. An event that cannot be sent is
-// returned too, and not sent again.
+// The output's error is returned, and the stops go on without it: an
+// Agent that is away holds no stop. An event that could not be written is
+// not written again.
 func TestSendErrors(t *testing.T) {
 	agentAway := errors.New("send to dogstatsd: connection refused")
-	tests := []struct {
-		name           string
-		sendErr        error
-		eventErr       error
-		wantStopTasks  int
-		wantEventCalls int
-	}{
-		{"the wrapped Sink fails", agentAway, nil, 1, 2},
-		{"events fail", nil, agentAway, 1, 2},
-		{"both, and a stop request of the wrapped Sink goes through", fmt.Errorf("max lifetime: %w", uptime.ErrStop), agentAway, 1, 2},
+	rec := &recorder{writeErr: agentAway}
+	s := reaped(rec, reaper.Policy{Stop: true, Tag: tagKey}, slog.New(slog.DiscardHandler))
+	task := oneOff("5c2f0b9e", "24h")
+	for i := range 2 {
+		err := s.Send(context.Background(), at(i, uptime.TaskUptime{Task: task, Uptime: 25 * time.Hour}))
+		if !errors.Is(err, agentAway) {
+			t.Errorf("Send %d = %v, want it to wrap the output's %v", i, err, agentAway)
+		}
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			rec := &recorder{sendErr: tc.sendErr, eventErr: tc.eventErr}
-			s := reaper.New(rec, rec, rec, reaper.Policy{Stop: true, Tag: tagKey}, slog.New(slog.DiscardHandler))
-			task := oneOff("5c2f0b9e", "24h")
-			for i := range 2 {
-				err := s.Send(context.Background(), at(i, uptime.TaskUptime{Task: task, Uptime: 25 * time.Hour}))
-				if tc.sendErr != nil && !errors.Is(err, tc.sendErr) {
-					t.Errorf("Send %d = %v, want it to wrap the wrapped Sink's %v", i, err, tc.sendErr)
-				}
-				// The events go out on the first cycle only, failed or not.
-				if tc.eventErr != nil && errors.Is(err, tc.eventErr) != (i == 0) {
-					t.Errorf("Send %d = %v, want the event error on the first cycle only", i, err)
-				}
-				if i == 0 && tc.eventErr != nil && !strings.Contains(err.Error(), task.ARN) {
-					t.Errorf("Send = %v, want the event error to name the task", err)
-				}
-				if tc.sendErr == nil && (tc.eventErr == nil || i > 0) && err != nil {
-					t.Errorf("Send %d = %v, want nil", i, err)
-				}
-			}
-			stops, events := 0, 0
-			for _, c := range rec.calls {
-				switch {
-				case strings.HasPrefix(c, "StopTask "):
-					stops++
-				case strings.HasPrefix(c, "event "):
-					events++
-				}
-			}
-			if stops != tc.wantStopTasks || events != tc.wantEventCalls {
-				t.Errorf("%d StopTasks and %d events over two cycles, want %d and %d: %q", stops, events, tc.wantStopTasks, tc.wantEventCalls, rec.calls)
-			}
-		})
+	stops, events := 0, 0
+	for _, c := range rec.calls {
+		switch {
+		case strings.HasPrefix(c, "StopTask "):
+			stops++
+		case strings.HasPrefix(c, "event "):
+			events++
+		}
+	}
+	if stops != 1 || events != 2 {
+		t.Errorf("%d StopTasks and %d events over two cycles, want 1 and 2 (stopping, stopped): %q", stops, events, rec.calls)
 	}
 }
 
@@ -552,28 +535,11 @@ func TestReason(t *testing.T) {
 	}
 }
 
-func TestNewPanicsOnWiringMistakes(t *testing.T) {
-	rec := &recorder{}
-	tests := []struct {
-		name string
-		new  func()
-		want string
-	}{
-		{"nil next", func() { reaper.New(nil, rec, rec, reaper.Policy{Tag: tagKey}, nil) }, "nil next Sink"},
-		{"nil events", func() { reaper.New(rec, rec, nil, reaper.Policy{Tag: tagKey}, nil) }, "nil Events"},
-		{"stop without a stopper", func() { reaper.New(rec, nil, rec, reaper.Policy{Stop: true, Tag: tagKey}, nil) }, "nil Stopper"},
-		{"no tag", func() { reaper.New(rec, rec, rec, reaper.Policy{}, nil) }, "empty Policy.Tag"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			defer func() {
-				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), tc.want) {
-					t.Errorf("panic %v, want one saying %q", r, tc.want)
-				}
-			}()
-			tc.new()
-		})
-	}
-	// The dry run needs no stopper.
-	reaper.New(rec, nil, rec, reaper.Policy{Tag: tagKey}, nil)
+func TestNewPanicsOnAnEmptyTag(t *testing.T) {
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "empty Policy.Tag") {
+			t.Errorf("panic %v, want one saying empty Policy.Tag", r)
+		}
+	}()
+	reaper.New(reaper.Policy{}, nil)
 }

@@ -37,7 +37,8 @@ func TestStopOverRealSocket(t *testing.T) {
 	}
 	defer dd.Close()
 	ecs := &stopper{}
-	s := reaper.New(dd, ecs, dd, reaper.Policy{Stop: true, Tag: tagKey}, nil)
+	s := &uptime.Pipeline{Stages: []uptime.Stage{uptime.Gauges{}, reaper.New(reaper.Policy{Stop: true, Tag: tagKey}, nil)},
+		Output: dd, Stopper: ecs}
 	task := oneOff("5c2f0b9e", "24h")
 	tu := uptime.TaskUptime{Task: task, Uptime: 26*time.Hour + 3*time.Minute}
 

@@ -17,9 +17,10 @@
 //
 // It only judges what one source saw: the host daemon sees one host, so two
 // tasks of a family on two hosts are only caught by the api source or by a
-// monitor over every task's series. It knows nothing about DogStatsD (see
-// uptime/dogstatsd, which sends the verdicts) and keeps no clock: ages come
-// from the uptime.Tracker.
+// monitor over every task's series. A Watch is the pipeline stage
+// (uptime.Stage) that turns the verdicts into the check and the onset
+// events; it knows nothing about DogStatsD (an uptime.Output writes them)
+// and keeps no clock: ages come from the uptime.Tracker.
 package singleton
 
 import (
@@ -33,37 +34,9 @@ import (
 )
 
 // Cluster identifies the cluster a verdict is about.
-type Cluster struct {
-	ARN     string // cluster ARN, when the source knows it
-	Name    string // short name; "" when the source knows none
-	Region  string
-	Account string
-}
+type Cluster = uptime.Cluster
 
-// Key is the cluster's identity: its ARN when known, else region and short
-// name ("eu-west-1/prod"), which stand for it.
-func (c Cluster) Key() string {
-	if c.ARN != "" {
-		return c.ARN
-	}
-	return c.Region + "/" + c.Name
-}
-
-// String is how messages name the cluster: its short name, or its region
-// when no name is known.
-func (c Cluster) String() string {
-	if c.Name != "" {
-		return c.Name
-	}
-	if c.Region != "" {
-		return "an unnamed cluster in " + c.Region
-	}
-	return "an unnamed cluster"
-}
-
-func clusterOf(t uptime.Task) Cluster {
-	return Cluster{ARN: t.ClusterARN, Name: t.Cluster, Region: t.Region, Account: t.Account}
-}
+func clusterOf(t uptime.Task) Cluster { return uptime.ClusterOf(&t) }
 
 // Verdict is what one family amounts to in one cluster in one cycle.
 type Verdict struct {
@@ -130,8 +103,8 @@ func revision(t uptime.Task) string {
 // clusters it has seen a task in and, per (cluster, family), whether the
 // last verdict was CRITICAL, so that each onset gives one event. It starts
 // with no memory: a restarted process announces a family that is already
-// CRITICAL once. A Watch is not safe for concurrent use; the sink that owns
-// it calls it once per cycle.
+// CRITICAL once. A Watch is not safe for concurrent use; the pipeline calls
+// it once per cycle.
 type Watch struct {
 	families []string           // as configured, without repeats
 	watched  map[string]bool    // the same, for lookups
@@ -156,6 +129,21 @@ func New(families []string) *Watch {
 
 // Families returns the watched families, in the order given to New.
 func (w *Watch) Families() []string { return slices.Clone(w.families) }
+
+// Judge adds to s, for the cycle, the ecs.family.singleton check of every
+// (cluster, family) the Watch judges, and one event per onset of a
+// CRITICAL, titled "2 tasks of db-migrate running in prod", with the
+// cluster ARN and the family as aggregation key (uptime.Stage).
+func (w *Watch) Judge(c *uptime.Cycle, s *uptime.Signals) {
+	for _, v := range w.Observe(*c) {
+		about := uptime.Subject{Family: v.Family, Cluster: v.Cluster}
+		s.Checks = append(s.Checks, uptime.Check{Name: uptime.CheckFamilySingleton, Status: v.State, Message: v.Message, About: about})
+		if v.Onset {
+			s.Events = append(s.Events, uptime.Event{Title: v.EventTitle(), Text: v.EventText(), Alert: uptime.AlertError,
+				Key: v.AggregationKey(), At: s.At, About: about})
+		}
+	}
+}
 
 // Observe returns the verdicts of one cycle: one per watched family for
 // each cluster seen so far and read this cycle, sorted by cluster key, then
