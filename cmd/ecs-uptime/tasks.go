@@ -94,7 +94,9 @@ func (r *tasksRun) run(ctx context.Context, args []string, environ map[string]st
 	}
 
 	// The flags override the variables; the api source reads the rest.
-	environ = maps.Clone(environ)
+	own := make(map[string]string, len(environ)+len(flagVariables)+1)
+	maps.Copy(own, environ)
+	environ = own
 	environ["ECS_UPTIME_SOURCE"] = config.SourceAPI
 	set := map[string]string{} // variable → the flag that set it
 	var flagErr error
