@@ -171,9 +171,9 @@ func TestTasksFlagsSetVariables(t *testing.T) {
 		{[]string{"--region", "mars-1"}, `ecs-uptime tasks: bad configuration: --region sets ECS_UPTIME_REGIONS="mars-1": want`},
 		{[]string{"--cluster", "prod,bad name"}, `ecs-uptime tasks: bad configuration: --cluster sets ECS_UPTIME_CLUSTERS="prod,bad name": want`},
 		{[]string{"--cluster", ","}, `ecs-uptime tasks: --cluster: want at least one value`},
-		// Until the api source reads ECS_UPTIME_ACCOUNTS, the flag that
-		// sets it is refused as the variable is: never ignored.
-		{[]string{"--account", "111122223333"}, `--account sets ECS_UPTIME_ACCOUNTS="111122223333"`},
+		// Not an account ID: refused whether or not this build reads
+		// ECS_UPTIME_ACCOUNTS yet (issue 22), never ignored.
+		{[]string{"--account", "1234"}, `ecs-uptime tasks: bad configuration: --account sets ECS_UPTIME_ACCOUNTS="1234"`},
 		{[]string{"--kind", "oneoff"}, `ecs-uptime tasks: --kind "oneoff": want standalone, service or all`},
 		{[]string{"--status", "pending"}, `ecs-uptime tasks: --status "pending": want running, stuck or all`},
 		{[]string{"--format", "yaml"}, `ecs-uptime tasks: --format "yaml": want table, json or csv`},
