@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"ecs-uptime/uptime"
 	"ecs-uptime/uptime/config"
 	"ecs-uptime/uptime/ecsapi"
 )
@@ -17,13 +18,18 @@ import (
 // start-up in every process, whatever the mode: about 3.8 MiB of peak RSS
 // in the sidecar. Building with -tags noapi leaves it out (api_off.go).
 
-// apiTimeout bounds one scan of the api source, in intervals: a scan paced
-// by ECS_UPTIME_API_RATE may rightly outlast one interval (10,000 tasks
-// take about 40 s at 5 requests per second), and the next starts when it
-// ends.
-const apiTimeout = 5
-
 func apiSource(ctx context.Context, cfg *config.Config, log *slog.Logger) (source, error) {
+	s, err := newAPISource(ctx, apiOptions(cfg, log))
+	if err != nil {
+		return source{}, err
+	}
+	return source{Source: s, name: config.SourceAPI, from: "ECS API, " + scanned(cfg, s.Regions()),
+		close: func() error { return nil }, timeout: scanTimeout * cfg.Interval, stopper: s}, nil
+}
+
+// apiOptions are the api source's options from the configuration: the run
+// loop's and the tasks command's alike.
+func apiOptions(cfg *config.Config, log *slog.Logger) ecsapi.Options {
 	opts := ecsapi.Options{
 		Regions: cfg.Regions, Clusters: cfg.Clusters, Rate: cfg.APIRate, TaskTags: cfg.TaskTags,
 		MaxLifetimeTag: cfg.MaxLifetimeTag, Interval: cfg.Interval, Log: log, MetadataURI: cfg.MetadataURI,
@@ -35,15 +41,29 @@ func apiSource(ctx context.Context, cfg *config.Config, log *slog.Logger) (sourc
 	if cfg.ScanOrganization() {
 		opts.Accounts, opts.Organization = nil, true
 	}
+	return opts
+}
+
+func newAPISource(ctx context.Context, opts ecsapi.Options) (*ecsapi.Source, error) {
 	s, err := ecsapi.New(ctx, opts)
-	if err != nil {
-		if errors.Is(err, ecsapi.ErrNoRegion) {
-			return source{}, fmt.Errorf("AWS_REGION is not set and no region was found: %w", err)
-		}
-		return source{}, err
+	if errors.Is(err, ecsapi.ErrNoRegion) {
+		return nil, fmt.Errorf("AWS_REGION is not set and no region was found: %w", err)
 	}
-	return source{Source: s, name: config.SourceAPI, from: "ECS API, " + scanned(cfg, s.Regions()),
-		close: func() error { return nil }, timeout: apiTimeout * cfg.Interval, stopper: s}, nil
+	return s, err
+}
+
+// scanSource is the api source of the tasks command's one scan, which
+// reports its progress to progress (nil: none) and has no interval to
+// outlast. It is only an uptime.Source: the command cannot stop a task.
+func scanSource(ctx context.Context, cfg *config.Config, log *slog.Logger, progress func(clusters, tasks int)) (uptime.Source, error) {
+	opts := apiOptions(cfg, log)
+	opts.Interval = 0
+	opts.Progress = progress
+	s, err := newAPISource(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // scanned says what a scan reads, for the start-up log line: "every

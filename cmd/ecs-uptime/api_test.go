@@ -444,4 +444,10 @@ func TestNoAPIBuild(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != exitConfig || !strings.Contains(string(stderr), "-tags noapi") {
 		t.Errorf("api source in the noapi build: exit %d, %q; want exit 2 naming the tag", code, stderr)
 	}
+	cmd = exec.Command(lean, "tasks")
+	cmd.Env = []string{"AWS_REGION=eu-west-1"}
+	stderr, _ = cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != exitConfig || !strings.Contains(string(stderr), "-tags noapi") {
+		t.Errorf("tasks in the noapi build: exit %d, %q; want exit 2 naming the tag", code, stderr)
+	}
 }

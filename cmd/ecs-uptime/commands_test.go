@@ -14,7 +14,7 @@ import (
 
 // Every command takes flags only, and refuses an argument the same way.
 func TestCommandsTakeFlagsOnly(t *testing.T) {
-	for _, c := range []string{"run", "demo", "healthcheck", "inject", "monitor", "version"} {
+	for _, c := range []string{"run", "demo", "healthcheck", "inject", "monitor", "tasks", "version"} {
 		t.Run(c, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()

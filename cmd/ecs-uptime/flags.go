@@ -77,3 +77,18 @@ func durationForm(s string) string {
 	}
 	return form
 }
+
+// listFlag collects a flag's values, repeated or comma-separated
+// (--scope a:b --scope c:d, or --scope a:b,c:d).
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	for _, t := range strings.Split(v, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			*l = append(*l, t)
+		}
+	}
+	return nil
+}

@@ -12,7 +12,7 @@ import (
 )
 
 // healthIntervals is the health window in intervals, to which a source's
-// scan timeout adds (apiTimeout with the api source): healthcheckUsage
+// scan timeout adds (scanTimeout with the api source): healthcheckUsage
 // says both.
 const healthIntervals = 3
 

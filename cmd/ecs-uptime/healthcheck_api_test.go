@@ -16,11 +16,11 @@ import (
 func TestHealthcheckHelpStatesTheWindow(t *testing.T) {
 	out, _ := command("healthcheck", "--help").CombinedOutput()
 	help := strings.Join(strings.Fields(string(out)), " ")
-	api := healthIntervals + apiTimeout
+	api := healthIntervals + scanTimeout
 	for _, want := range []string{
 		fmt.Sprintf("within the last %d intervals (ECS_UPTIME_INTERVAL)", healthIntervals),
 		fmt.Sprintf("With ECS_UPTIME_SOURCE=api the window is %d intervals (%d minutes at the default %ds): a scan may take up to %d intervals",
-			api, int(time.Duration(api)*config.APIInterval/time.Minute), int(config.APIInterval.Seconds()), apiTimeout),
+			api, int(time.Duration(api)*config.APIInterval/time.Minute), int(config.APIInterval.Seconds()), scanTimeout),
 	} {
 		if !strings.Contains(help, want) {
 			t.Errorf("healthcheck --help:\n%s\nlacks %q", out, want)

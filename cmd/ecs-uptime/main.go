@@ -32,6 +32,8 @@ Commands:
             exit 0 when this container's sidecar had a recent good cycle (ECS healthCheck)
   inject    add the sidecar to a task definition (describe output or register input)
   monitor   print a Datadog monitor (JSON or Terraform) or the dashboard
+  tasks     list the account's ECS tasks and how long each has run, oldest
+            first, with your AWS credentials (no Datadog needed)
   version   print the version (also --version)
 
 Configuration comes from the environment (ECS_UPTIME_*, DD_*): see README.md.
@@ -67,6 +69,8 @@ func dispatch(ctx context.Context, args []string, environ map[string]string, std
 		return injectCommand(ctx, args, os.Stdin, stdout, stderr)
 	case "monitor":
 		return monitorCommand(args, stdout, stderr)
+	case "tasks":
+		return tasksCommand(ctx, args, environ, stdout, stderr)
 	case "version", "--version", "-version":
 		return versionCommand(args, stdout, stderr)
 	case "-h", "-help", "--help", "help":

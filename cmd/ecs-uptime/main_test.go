@@ -279,6 +279,8 @@ func TestCommands(t *testing.T) {
 		{[]string{"healthcheck", "--help"}, 0, `["CMD", "/ecs-uptime", "healthcheck"]`},
 		{[]string{"inject", "--help"}, 0, "--max-lifetime"},
 		{[]string{"monitor", "--help"}, 0, "--type"},
+		{[]string{"tasks", "--help"}, 0, "-fail-if-any\n"},
+		{[]string{"--help"}, 0, "\n  tasks     list the account's ECS tasks"},
 		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
 		{[]string{"demo", "--duration", "soon"}, 2, "invalid value"},
 	}

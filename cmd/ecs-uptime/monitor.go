@@ -45,20 +45,6 @@ one cluster. An ARN in --family or --service, and a family with a revision
 
 Flags:`
 
-// scopeFlag collects --scope tags, repeated or comma-separated.
-type scopeFlag []string
-
-func (s *scopeFlag) String() string { return strings.Join(*s, ",") }
-
-func (s *scopeFlag) Set(v string) error {
-	for _, t := range strings.Split(v, ",") {
-		if t = strings.TrimSpace(t); t != "" {
-			*s = append(*s, t)
-		}
-	}
-	return nil
-}
-
 func monitorCommand(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ecs-uptime monitor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -68,7 +54,7 @@ func monitorCommand(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.Family, "family", "", "only tasks of this task definition family (task_family)")
 	fs.StringVar(&f.Cluster, "cluster", "", "only tasks of this cluster: its name (ecs_cluster_name), or its ARN, which becomes the name, region and aws_account")
 	fs.StringVar(&f.Service, "service", "", "only tasks of this ECS service (ecs_service)")
-	var scope scopeFlag
+	var scope listFlag
 	fs.Var(&scope, "scope", "more tags, key:value or !key:value; repeat it or separate with commas")
 	warning := durationFlag(fs, "warning", 0, "metric monitor: warn at this uptime, a Go `duration` such as 20h (0: no warning)")
 	critical := durationFlag(fs, "critical", monitor.DefaultCritical, "metric monitor: alert at this uptime, a Go `duration` such as 48h; the dashboard draws it")

@@ -143,6 +143,12 @@ type source struct {
 	stopper uptime.Stopper
 }
 
+// scanTimeout bounds one scan of the api source, in intervals (the run
+// loop's cycle, the tasks command's one scan): a scan paced by
+// ECS_UPTIME_API_RATE may rightly outlast one interval (10,000 tasks take
+// about 40 s at 5 requests per second), and the next starts when it ends.
+const scanTimeout = 5
+
 // probeTimeout bounds how long ECS_UPTIME_SOURCE=auto waits for a Docker
 // engine to answer before giving up.
 const probeTimeout = 2 * time.Second

@@ -175,6 +175,12 @@ type Options struct {
 	// LoadOptions are passed to config.LoadDefaultConfig after the
 	// defaults (tests: a retryer with short backoffs).
 	LoadOptions []func(*config.LoadOptions) error
+	// Progress, when set, is called during a scan after each
+	// DescribeTasks batch and after each cluster it tried, with the
+	// clusters tried and the tasks described so far in that scan (a
+	// progress line). Calls never overlap, though regions are read
+	// concurrently; a slow Progress slows the scan.
+	Progress func(clusters, tasks int)
 }
 
 // DefaultConcurrency is Options.Concurrency's default.
@@ -203,7 +209,7 @@ type Source struct {
 	names, arns []string // clusters named by short name, by ARN
 	rate        float64
 	concurrency int
-	parallel    int // account-regions read at once in the last scan: the most the scan log counts the rate for
+	parallel    int          // account-regions read at once in the last scan: the most the scan log counts the rate for
 	calls       atomic.Int64 // every request of the process
 	taskTags    []wantTag    // sorted by lower
 	maxTag      string
@@ -214,6 +220,10 @@ type Source struct {
 	http        *awshttp.BuildableClient // shared by every ECS client; nil: each its own
 
 	scan scanState // what the scan log last said (scanlog.go)
+
+	progress func(clusters, tasks int)
+	seenMu   sync.Mutex
+	seen     [2]int // clusters tried, tasks described in this scan (Options.Progress)
 
 	mu      sync.Mutex
 	last    Scan
@@ -275,6 +285,7 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 		log:         opts.Log,
 		now:         time.Now,
 		targets:     map[target]*ecsTarget{},
+		progress:    opts.Progress,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -437,6 +448,7 @@ type regionResult struct {
 // what a partial read returns. It implements uptime.Source.
 func (s *Source) Tasks(ctx context.Context) ([]uptime.Task, error) {
 	start := s.now()
+	s.seen = [2]int{}
 	var calls atomic.Int64
 	ctx = context.WithValue(ctx, scanCalls{}, &calls)
 	accounts, unreadAccounts, err := s.accounts(ctx)
@@ -522,6 +534,7 @@ func (s *Source) scanRegion(ctx context.Context, p regionPart) regionResult {
 			continue
 		}
 		tasks, err := s.scanCluster(ctx, client, c)
+		s.advance(1, 0)
 		if err != nil {
 			res.unread = append(res.unread, uptime.Unread{Account: p.account, Region: p.region, Cluster: name, Err: err})
 			continue
@@ -594,8 +607,22 @@ func (s *Source) scanCluster(ctx context.Context, client *ecs.Client, cluster st
 				tasks = append(tasks, t)
 			}
 		}
+		s.advance(0, len(out.Tasks))
 	}
 	return tasks, nil
+}
+
+// advance counts clusters tried and tasks described into the scan's
+// progress, and reports it to Options.Progress.
+func (s *Source) advance(clusters, tasks int) {
+	if s.progress == nil {
+		return
+	}
+	s.seenMu.Lock()
+	defer s.seenMu.Unlock()
+	s.seen[0] += clusters
+	s.seen[1] += tasks
+	s.progress(s.seen[0], s.seen[1])
 }
 
 // task turns a described task into an uptime.Task; ok is false for a task
@@ -616,12 +643,23 @@ func (s *Source) task(d *types.Task) (t uptime.Task, ok bool, err error) {
 	if svc, isService := strings.CutPrefix(aws.ToString(d.Group), "service:"); isService {
 		t.Service = strings.Clone(svc)
 	}
+	t.Kind = kind(aws.ToString(d.Group), aws.ToString(d.StartedBy))
 	t.LaunchType = strings.Clone(string(d.LaunchType))
 	t.CapacityProvider = own(d.CapacityProviderName)
 	t.StartedBy = own(d.StartedBy)
 	t.StartedAt = *d.StartedAt
 	s.tags(&t, d.Tags)
 	return t, true, nil
+}
+
+// kind is a task's kind as DESIGN.md's One-offs and service tasks gives it
+// for the api source: a service's task has the group service:NAME, or was
+// started by a deployment (ecs-svc/…); any other task is standalone.
+func kind(group, startedBy string) uptime.Kind {
+	if strings.HasPrefix(group, "service:") || strings.HasPrefix(startedBy, "ecs-svc/") {
+		return uptime.KindService
+	}
+	return uptime.KindStandalone
 }
 
 // taskDefinition returns the family and revision of a task definition ARN

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -345,20 +346,21 @@ func TestTaskFields(t *testing.T) {
 			ARN: svc, Family: "web", Revision: "42", Cluster: "prod", ClusterARN: clusterARN, Region: region,
 			Account: ecsfake.Account, AvailabilityZone: "eu-west-1b", Service: "web-svc",
 			StartedAt: started, LaunchType: "FARGATE", CapacityProvider: "FARGATE_SPOT", StartedBy: "ecs-svc/1234567890123456789",
+			Kind: uptime.KindService,
 			// TEAM matches Team and team regardless of case; neither is exact, so the smaller key, Team, wins.
 			ResourceTags: []uptime.ResourceTag{{Key: "cost-center", Value: "42"}, {Key: "team", Value: "Payments"}},
 		},
 		oneOff: {
 			ARN: oneOff, Family: "db-migrate", Revision: "7", Cluster: "prod", ClusterARN: clusterARN, Region: region,
 			Account: ecsfake.Account, AvailabilityZone: "eu-west-1a", StartedAt: started.Add(time.Hour),
-			LaunchType: "EC2", StartedBy: "github-actions/deploy#123",
+			LaunchType: "EC2", StartedBy: "github-actions/deploy#123", Kind: uptime.KindStandalone,
 			// The exact key wins over one that differs in case.
 			MaxLifetimeTag: "6h", HasMaxLifetimeTag: true,
 		},
 		badTag: {
 			ARN: badTag, Family: "report", Revision: "1", Cluster: "prod", ClusterARN: clusterARN, Region: region,
 			Account: ecsfake.Account, AvailabilityZone: "eu-west-1a", StartedAt: started, LaunchType: "FARGATE",
-			MaxLifetimeTag: "", HasMaxLifetimeTag: true,
+			MaxLifetimeTag: "", HasMaxLifetimeTag: true, Kind: uptime.KindStandalone,
 		},
 	}
 	if len(tasks) != len(want) {
@@ -378,6 +380,82 @@ func TestTaskFields(t *testing.T) {
 		e, _ := json.Marshal(w)
 		if !bytes.Equal(g, e) {
 			t.Errorf("%s:\n got %s\nwant %s", w.Family, g, e)
+		}
+	}
+}
+
+// A task is a service's when its group is service:NAME or a deployment
+// started it (ecs-svc/…), as DESIGN.md's One-offs and service tasks says;
+// every other task is standalone, whoever started it.
+func TestTaskKind(t *testing.T) {
+	const region = "eu-west-1"
+	fake := startFake(t, region)
+	tests := []struct {
+		name, group, startedBy string
+		want                   uptime.Kind
+	}{
+		{"service group and deployment", "service:web", "ecs-svc/1234567890123456789", uptime.KindService},
+		{"service group alone", "service:web", "", uptime.KindService},
+		{"deployment alone", "family:web", "ecs-svc/1234567890123456789", uptime.KindService},
+		{"run by hand", "family:db-migrate", "", uptime.KindStandalone},
+		{"run by CI", "family:db-migrate", "github-actions/deploy#123", uptime.KindStandalone},
+		{"EventBridge schedule", "family:report", "events-rule/nightly-report", uptime.KindStandalone},
+		{"a group that only mentions a service", "batch:service:web", "my-ecs-svc/1", uptime.KindStandalone},
+	}
+	want := map[string]uptime.Kind{}
+	names := map[string]string{}
+	for _, tc := range tests {
+		arn := fake.AddTask(ecsfake.Task{Region: region, Cluster: "prod", Group: tc.group, StartedBy: tc.startedBy, StartedAt: time.Now()})
+		want[arn], names[arn] = tc.want, tc.name
+	}
+	tasks, err := scan(t, newSource(t, ecsapi.Options{}))
+	if err != nil || len(tasks) != len(tests) {
+		t.Fatalf("Tasks = %d tasks, %v; want %d", len(tasks), err, len(tests))
+	}
+	for _, task := range tasks {
+		if task.Kind != want[task.ARN] {
+			t.Errorf("%s: kind %s, want %s", names[task.ARN], task.Kind, want[task.ARN])
+		}
+	}
+}
+
+// Progress counts, one scan at a time, every cluster tried (a denied one
+// too) and every task described, after each batch and each cluster, in
+// calls that never overlap although regions are read concurrently.
+func TestProgress(t *testing.T) {
+	fake := startFake(t, "eu-west-1")
+	addRunning(fake, "eu-west-1", "big", 150) // two batches
+	addRunning(fake, "eu-west-1", "small", 3)
+	addRunning(fake, "us-east-1", "batch", 2)
+	addRunning(fake, "us-east-1", "secret", 4)
+	fake.Inject(ecsfake.Fault{Cluster: "secret", Code: ecsfake.AccessDenied})
+	type point struct{ clusters, tasks int }
+	var got []point
+	var inside atomic.Bool
+	src := newSource(t, ecsapi.Options{Regions: []string{"eu-west-1", "us-east-1"}, Progress: func(clusters, tasks int) {
+		if !inside.CompareAndSwap(false, true) {
+			t.Error("two Progress calls at once")
+		}
+		got = append(got, point{clusters, tasks})
+		time.Sleep(time.Millisecond) // an overlapping call would land here
+		inside.Store(false)
+	}})
+	for scanNo := range 2 {
+		got = nil
+		if _, err := scan(t, src); len(unreadKeys(err)) != 1 {
+			t.Fatalf("scan %d: %v, want the denied cluster unread", scanNo, err)
+		}
+		// 4 clusters tried; 4 batches described (big's two, small's, batch's).
+		if len(got) != 4+4 {
+			t.Errorf("scan %d: %d Progress calls %v, want 8 (4 clusters, 4 batches)", scanNo, len(got), got)
+		}
+		for i := 1; i < len(got); i++ {
+			if got[i].clusters < got[i-1].clusters || got[i].tasks < got[i-1].tasks {
+				t.Errorf("scan %d: progress went back: %v", scanNo, got)
+			}
+		}
+		if last := got[len(got)-1]; last != (point{4, 155}) {
+			t.Errorf("scan %d: last progress %+v, want 4 clusters and 155 tasks (counted again from 0 each scan)", scanNo, last)
 		}
 	}
 }
