@@ -41,7 +41,7 @@ type Task struct {
 	// StartedAt is the task's own start, for a source that knows no
 	// container's (api: the task's startedAt, its PENDING→RUNNING
 	// transition). A task with no containers and a StartedAt counts as
-	// running: such a source lists only running tasks.
+	// running while its Status does (see Running).
 	StartedAt time.Time
 
 	// Fields only the api source knows; empty elsewhere.
@@ -105,11 +105,18 @@ func (k Kind) String() string {
 const (
 	StatusRunning = "RUNNING"
 	StatusStopped = "STOPPED"
+	// StatusDeleted follows STOPPED for a moment: describe-tasks may show
+	// it, and the task has ended as surely.
+	StatusDeleted = "DELETED"
 )
 
 // Running reports whether the task's status is RUNNING, or unknown to its
 // source (a source that lists running tasks only).
 func (t *Task) Running() bool { return t.Status == "" || t.Status == StatusRunning }
+
+// Stopped reports whether the task has ended: its status is STOPPED (or
+// DELETED, which follows it).
+func (t *Task) Stopped() bool { return t.Status == StatusStopped || t.Status == StatusDeleted }
 
 // ContainerExit is how one of a stopped task's containers ended.
 type ContainerExit struct {
