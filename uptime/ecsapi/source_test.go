@@ -532,7 +532,7 @@ func TestTaskFields(t *testing.T) {
 			ARN: badTag, Family: "report", Revision: "1", Cluster: "prod", ClusterARN: clusterARN, Region: region,
 			Account: ecsfake.Account, AvailabilityZone: "eu-west-1a", StartedAt: started, LaunchType: "FARGATE",
 			MaxLifetimeTag: "", HasMaxLifetimeTag: true,
-			Status:         "RUNNING", CreatedAt: started.Add(-20 * time.Second), CPU: "256", Memory: "512",
+			Status: "RUNNING", CreatedAt: started.Add(-20 * time.Second), CPU: "256", Memory: "512",
 		},
 		ended: {
 			ARN: ended, Family: "etl", Revision: "1", Cluster: "prod", ClusterARN: clusterARN, Region: region,
