@@ -57,12 +57,13 @@ type Config struct {
 	Singletons       []string      `env:"ECS_UPTIME_SINGLETONS" envSeparator:"," form:"task family names separated by commas"`
 
 	// The api source's own variables: refused with any other source.
-	Clusters       []string `env:"ECS_UPTIME_CLUSTERS" envSeparator:"," form:"ECS cluster names or ARNs separated by commas"`
-	Regions        []string `env:"ECS_UPTIME_REGIONS" envSeparator:"," form:"AWS region names separated by commas, such as eu-west-1,us-east-1"`
-	APIRate        float64  `env:"ECS_UPTIME_API_RATE" envDefault:"5" form:"ECS API requests per second, a number above 0 and at most 20 (the account's sustained ListTasks/DescribeTasks rate), such as 5 or 0.5"`
-	TaskTags       []string `env:"ECS_UPTIME_TASK_TAGS" envSeparator:"," form:"task resource tag keys separated by commas"`
-	StopTasks      bool     `env:"ECS_UPTIME_STOP_TASKS" envDefault:"false" form:"true or false"`
-	MaxLifetimeTag string   `env:"ECS_UPTIME_MAX_LIFETIME_TAG" envDefault:"ecs-uptime:max-lifetime" form:"a task resource tag key of 1 to 128 characters, not starting with aws:"`
+	Clusters       []string      `env:"ECS_UPTIME_CLUSTERS" envSeparator:"," form:"ECS cluster names or ARNs separated by commas"`
+	Regions        []string      `env:"ECS_UPTIME_REGIONS" envSeparator:"," form:"AWS region names separated by commas, such as eu-west-1,us-east-1"`
+	APIRate        float64       `env:"ECS_UPTIME_API_RATE" envDefault:"5" form:"ECS API requests per second, a number above 0 and at most 20 (the account's sustained ListTasks/DescribeTasks rate), such as 5 or 0.5"`
+	TaskTags       []string      `env:"ECS_UPTIME_TASK_TAGS" envSeparator:"," form:"task resource tag keys separated by commas"`
+	StopTasks      bool          `env:"ECS_UPTIME_STOP_TASKS" envDefault:"false" form:"true or false"`
+	MaxLifetimeTag string        `env:"ECS_UPTIME_MAX_LIFETIME_TAG" envDefault:"ecs-uptime:max-lifetime" form:"a task resource tag key of 1 to 128 characters, not starting with aws:"`
+	StuckAfter     time.Duration `env:"ECS_UPTIME_STUCK_AFTER" envDefault:"1h" form:"a Go duration such as 1h or 30m, or 0 for off"`
 
 	AgentHost    string `env:"DD_AGENT_HOST" envDefault:"localhost" form:"a host name or IP address"`
 	DogStatsPort string `env:"DD_DOGSTATSD_PORT" envDefault:"8125" form:"a port number from 1 to 65535"`
@@ -234,13 +235,13 @@ func (c *Config) validate(environ map[string]string) []string {
 }
 
 // apiOnly are the variables only the api source reads.
-var apiOnly = []string{"ECS_UPTIME_CLUSTERS", "ECS_UPTIME_REGIONS", "ECS_UPTIME_API_RATE", "ECS_UPTIME_TASK_TAGS", "ECS_UPTIME_STOP_TASKS", "ECS_UPTIME_MAX_LIFETIME_TAG"}
+var apiOnly = []string{"ECS_UPTIME_CLUSTERS", "ECS_UPTIME_REGIONS", "ECS_UPTIME_API_RATE", "ECS_UPTIME_TASK_TAGS", "ECS_UPTIME_STOP_TASKS", "ECS_UPTIME_MAX_LIFETIME_TAG", "ECS_UPTIME_STUCK_AFTER"}
 
 // reservedTagKeys are the tag keys ecs-uptime sets itself: a resource tag
 // copied under one of them would give a series two values for one key.
 var reservedTagKeys = []string{"task_arn", "task_name", "task_family", "task_version", "ecs_cluster_name", "cluster_arn",
 	"region", "availability-zone", "aws_account", "ecs_service", "ecs_launch_type", "ecs_capacity_provider", "started_by",
-	"env", "service", "version"}
+	"ecs_task_status", "ecs_exec", "env", "service", "version"}
 
 // The forms of names ECS and AWS accept. They are checked by hand, not
 // with regexp: a compiled {1,255} repetition is 255 copies of its class,
@@ -321,6 +322,9 @@ func (c *Config) validateAPI(environ map[string]string) []string {
 	}
 	if !(c.APIRate > 0 && c.APIRate <= 20) {
 		p = append(p, bad(environ, "ECS_UPTIME_API_RATE", ""))
+	}
+	if c.StuckAfter < 0 {
+		p = append(p, bad(environ, "ECS_UPTIME_STUCK_AFTER", ""))
 	}
 	for _, k := range c.TaskTags {
 		switch {
