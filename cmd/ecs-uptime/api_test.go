@@ -370,8 +370,9 @@ func TestAPIModeBadConfiguration(t *testing.T) {
 // The singleton check over the api source, which sees every task of a
 // cluster whatever host or launch type runs it: two db-migrate tasks of
 // one cluster turn it CRITICAL naming both (with started_by) and send one
-// event; a third sends none; stopping two turns it OK with no event; the
-// same family in another cluster keeps its own state.
+// event; a third sends none; stopping two turns it OK with no event (but
+// the stop record of the one the onset named); the same family in another
+// cluster keeps its own state.
 func TestAPIModeSingletons(t *testing.T) {
 	fake := ecsfake.Start(t)
 	agent := &agentLog{Server: udpAgent(t)}
@@ -404,8 +405,11 @@ func TestAPIModeSingletons(t *testing.T) {
 		t.Errorf("exit %d, want 0", code)
 	}
 	checks, events := agent.singletons(clusters...)
-	if len(events) != 1 || len(events[ecsfake.ClusterARN("eu-west-1", "prod")+"/db-migrate"]) != 1 {
-		t.Errorf("events by aggregation key = %v, want exactly one, for prod's db-migrate", events)
+	// One onset, and the stop record of the task it named that stopped
+	// (the third came after the onset: never judged, no record).
+	onset, record := events[ecsfake.ClusterARN("eu-west-1", "prod")+"/db-migrate"], events[second]
+	if len(events) != 2 || len(onset) != 1 || len(record) != 1 || !strings.Contains(record[0].Name, "stopped after") {
+		t.Errorf("events by aggregation key = %v, want exactly one for prod's db-migrate and the stop record of %s", events, second)
 	}
 	for _, c := range checks[stage] {
 		if c.Status != 0 {
