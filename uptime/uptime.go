@@ -8,7 +8,9 @@
 // Runner reads the Source every interval and hands the Cycle to a Sink,
 // in production the Pipeline. The Pipeline runs the policy stages in order
 // (Gauges here; the thresholds in uptime/lifetime, the singleton watch in
-// uptime/singleton, the reaper in uptime/reaper), each turning the cycle
+// uptime/singleton, the reaper in uptime/reaper, the stuck watch in
+// uptime/stuck, the record of judged tasks that stop in
+// uptime/stoprecord), each turning the cycle
 // into signals (gauges, service-check results, events, stop requests:
 // signal.go), then has an Output write them (uptime/dogstatsd) and a
 // Stopper carry out the stop requests (the api source).
