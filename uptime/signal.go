@@ -119,6 +119,11 @@ type Event struct {
 	Key   string    // aggregation key, as the stage names it; an output makes it one Datadog keeps
 	At    time.Time // zero: when the Agent receives it
 	About Subject
+	// Tasks are the ARNs of the tasks an event about a family names (the
+	// singleton onset), so that a later stage knows which tasks it judged;
+	// an event about one task names it in About.Task. An output sends
+	// nothing of it.
+	Tasks []string
 }
 
 // StopRequest asks that a task be stopped (the api source's StopTask).

@@ -7,10 +7,18 @@ import (
 )
 
 // Cycle is what one successful read of the Source amounts to: the uptime of
-// every task that has at least one running container, at one instant.
+// every running task (Task.Running with at least one running container, or
+// the task's own start where the source knows no container's), at one
+// instant, and the other tasks the read saw.
 type Cycle struct {
 	At    time.Time
 	Tasks []TaskUptime
+	// Others are the tasks this read saw that get no uptime: not running
+	// yet or any more (the api source: PROVISIONING, DEACTIVATING, STOPPED
+	// once…; a source that lists containers: a task none of whose own
+	// containers runs), sorted by ARN. The stages that judge a task's
+	// lifecycle read them; a task is in Tasks or in Others, never both.
+	Others []Task
 	// Unread lists the parts of the source this read could not see (a
 	// partial read), and Held the ARNs of the tasks known from earlier
 	// reads that lie in those parts. Nothing is sent for them this cycle,
@@ -38,13 +46,15 @@ type ContainerUptime struct {
 // containers (or the task's own start, where the source knows no
 // container's), so that a container restart never makes a task look
 // younger, and it forgets a task once a read that covered its part no
-// longer lists it.
+// longer lists it, or lists it STOPPED. It remembers every other task it
+// is shown too, whatever its status, so that a task of a part a later read
+// could not see is held (Cycle.Held) and not forgotten by the stages.
 //
 // A Tracker is not safe for concurrent use; the Runner owns one.
 type Tracker struct {
 	now    func() time.Time
 	log    *slog.Logger
-	starts map[string]known // task ARN → earliest start seen, and where
+	starts map[string]known // task ARN → earliest start seen (zero: none yet), and where
 	skewed map[string]bool  // task ARNs whose future start was logged
 }
 
@@ -85,11 +95,18 @@ func (t *Tracker) ObservePartial(tasks []Task, p *PartialError) Cycle {
 	for i := range tasks {
 		task := &tasks[i]
 		seen[task.ARN] = struct{}{}
-		k, isKnown := t.starts[task.ARN]
-		earliest := k.start
+		if task.Stopped() {
+			// Stopped: nothing about it comes back, so it is forgotten
+			// now, as a task that is no longer listed would be.
+			delete(t.starts, task.ARN)
+			delete(t.skewed, task.ARN)
+			c.Others = append(c.Others, *task)
+			continue
+		}
+		earliest := t.starts[task.ARN].start
 		note := func(start time.Time) {
-			if !isKnown || start.Before(earliest) {
-				earliest, isKnown = start, true
+			if earliest.IsZero() || start.Before(earliest) {
+				earliest = start
 			}
 		}
 		running := 0
@@ -105,13 +122,12 @@ func (t *Tracker) ObservePartial(tasks []Task, p *PartialError) Cycle {
 		if !task.StartedAt.IsZero() {
 			note(task.StartedAt)
 			if len(task.Containers) == 0 {
-				running++ // a source without containers lists only running tasks
+				running++ // a source without containers: the task's status says
 			}
 		}
-		if isKnown {
-			t.starts[task.ARN] = known{start: earliest, account: task.Account, region: task.Region, cluster: task.Cluster}
-		}
-		if running == 0 {
+		t.starts[task.ARN] = known{start: earliest, account: task.Account, region: task.Region, cluster: task.Cluster}
+		if running == 0 || !task.Running() {
+			c.Others = append(c.Others, *task)
 			continue
 		}
 		skewed := false
@@ -141,6 +157,7 @@ func (t *Tracker) ObservePartial(tasks []Task, p *PartialError) Cycle {
 		delete(t.skewed, arn)
 	}
 	sort.Slice(c.Tasks, func(i, j int) bool { return c.Tasks[i].Task.ARN < c.Tasks[j].Task.ARN })
+	sort.Slice(c.Others, func(i, j int) bool { return c.Others[i].ARN < c.Others[j].ARN })
 	sort.Strings(c.Held)
 	return c
 }

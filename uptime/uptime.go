@@ -8,7 +8,9 @@
 // Runner reads the Source every interval and hands the Cycle to a Sink,
 // in production the Pipeline. The Pipeline runs the policy stages in order
 // (Gauges here; the thresholds in uptime/lifetime, the singleton watch in
-// uptime/singleton, the reaper in uptime/reaper), each turning the cycle
+// uptime/singleton, the reaper in uptime/reaper, the stuck watch in
+// uptime/stuck, the record of judged tasks that stop in
+// uptime/stoprecord), each turning the cycle
 // into signals (gauges, service-check results, events, stop requests:
 // signal.go), then has an Output write them (uptime/dogstatsd) and a
 // Stopper carry out the stop requests (the api source).
@@ -41,7 +43,7 @@ type Task struct {
 	// StartedAt is the task's own start, for a source that knows no
 	// container's (api: the task's startedAt, its PENDING→RUNNING
 	// transition). A task with no containers and a StartedAt counts as
-	// running: such a source lists only running tasks.
+	// running while its Status does (see Running).
 	StartedAt time.Time
 
 	// Fields only the api source knows; empty elsewhere.
@@ -105,11 +107,18 @@ func (k Kind) String() string {
 const (
 	StatusRunning = "RUNNING"
 	StatusStopped = "STOPPED"
+	// StatusDeleted follows STOPPED for a moment: describe-tasks may show
+	// it, and the task has ended as surely.
+	StatusDeleted = "DELETED"
 )
 
 // Running reports whether the task's status is RUNNING, or unknown to its
 // source (a source that lists running tasks only).
 func (t *Task) Running() bool { return t.Status == "" || t.Status == StatusRunning }
+
+// Stopped reports whether the task has ended: its status is STOPPED (or
+// DELETED, which follows it).
+func (t *Task) Stopped() bool { return t.Status == StatusStopped || t.Status == StatusDeleted }
 
 // ContainerExit is how one of a stopped task's containers ended.
 type ContainerExit struct {

@@ -58,8 +58,9 @@ func gaugesOf(t *testing.T, agent *receiver.Server, n int, within time.Duration)
 // The api source end to end: several regions and clusters, more than 200
 // tasks in one (three pages), a throttled call, a denied cluster, a task
 // gone between list and describe, PENDING and STOPPED tasks; exact gauges
-// and tags, the API calls of a cycle counted, the rate respected, one log
-// line for the denied cluster, and exit 0 on SIGTERM.
+// and tags, the API calls of a cycle counted (the STOPPED listing
+// included), the rate respected, one log line for the denied cluster, and
+// exit 0 on SIGTERM.
 func TestAPIModeScansEveryCluster(t *testing.T) {
 	fake := ecsfake.Start(t)
 	agent := udpAgent(t)
@@ -129,8 +130,10 @@ func TestAPIModeScansEveryCluster(t *testing.T) {
 	}
 
 	// The next cycle, counted from a clean slate: per region one
-	// ListClusters; per cluster ⌈listed/100⌉ ListTasks pages and as many
-	// DescribeTasks batches; the denied cluster its one refused call.
+	// ListClusters; per cluster ⌈listed/100⌉ ListTasks pages of tasks
+	// desired RUNNING, one of tasks desired STOPPED, and ⌈listed/100⌉
+	// DescribeTasks batches (the STOPPED task was described by the first
+	// cycle, not again); the denied cluster its one refused call.
 	fake.Reset()
 	gaugesOf(t, agent, len(want), 30*time.Second)
 	// The cycle's gauges are sent after its last call: every call of the
@@ -138,17 +141,19 @@ func TestAPIModeScansEveryCluster(t *testing.T) {
 	reqs := fake.Requests()
 	count := map[string]int{}
 	for _, r := range reqs {
-		count[r.Op+" "+r.Region+"/"+r.Cluster]++
+		count[r.Op+" "+r.DesiredStatus+" "+r.Region+"/"+r.Cluster]++
 	}
 	listedProd := bulk + 3 // + the service task, the PENDING one and the ghost
 	wantCalls := map[string]int{
-		"ListClusters eu-west-1/":       1,
-		"ListClusters us-east-1/":       1,
-		"ListTasks eu-west-1/prod":      (listedProd + 99) / 100,
-		"DescribeTasks eu-west-1/prod":  (listedProd + 99) / 100,
-		"ListTasks eu-west-1/secret":    1,
-		"ListTasks us-east-1/batch":     1,
-		"DescribeTasks us-east-1/batch": 1,
+		"ListClusters  eu-west-1/":           1,
+		"ListClusters  us-east-1/":           1,
+		"ListTasks RUNNING eu-west-1/prod":   (listedProd + 99) / 100,
+		"ListTasks STOPPED eu-west-1/prod":   1,
+		"DescribeTasks  eu-west-1/prod":      (listedProd + 99) / 100,
+		"ListTasks RUNNING eu-west-1/secret": 1,
+		"ListTasks RUNNING us-east-1/batch":  1,
+		"ListTasks STOPPED us-east-1/batch":  1,
+		"DescribeTasks  us-east-1/batch":     1,
 	}
 	if !mapsEqual(count, wantCalls) {
 		t.Errorf("API calls of one cycle = %v, want %v", count, wantCalls)
@@ -377,8 +382,9 @@ func TestAPIModeBadConfiguration(t *testing.T) {
 // The singleton check over the api source, which sees every task of a
 // cluster whatever host or launch type runs it: two db-migrate tasks of
 // one cluster turn it CRITICAL naming both (with started_by) and send one
-// event; a third sends none; stopping two turns it OK with no event; the
-// same family in another cluster keeps its own state.
+// event; a third sends none; stopping two turns it OK with no event (but
+// the stop record of the one the onset named); the same family in another
+// cluster keeps its own state.
 func TestAPIModeSingletons(t *testing.T) {
 	fake := ecsfake.Start(t)
 	agent := &agentLog{Server: udpAgent(t)}
@@ -411,8 +417,11 @@ func TestAPIModeSingletons(t *testing.T) {
 		t.Errorf("exit %d, want 0", code)
 	}
 	checks, events := agent.singletons(clusters...)
-	if len(events) != 1 || len(events[ecsfake.ClusterARN("eu-west-1", "prod")+"/db-migrate"]) != 1 {
-		t.Errorf("events by aggregation key = %v, want exactly one, for prod's db-migrate", events)
+	// One onset, and the stop record of the task it named that stopped
+	// (the third came after the onset: never judged, no record).
+	onset, record := events[ecsfake.ClusterARN("eu-west-1", "prod")+"/db-migrate"], events[second]
+	if len(events) != 2 || len(onset) != 1 || len(record) != 1 || !strings.Contains(record[0].Name, "stopped after") {
+		t.Errorf("events by aggregation key = %v, want exactly one for prod's db-migrate and the stop record of %s", events, second)
 	}
 	for _, c := range checks[stage] {
 		if c.Status != 0 {

@@ -20,6 +20,8 @@ import (
 	"ecs-uptime/uptime/lifetime"
 	"ecs-uptime/uptime/reaper"
 	"ecs-uptime/uptime/singleton"
+	"ecs-uptime/uptime/stoprecord"
+	"ecs-uptime/uptime/stuck"
 )
 
 func runCommand(ctx context.Context, args []string, environ map[string]string, stderr io.Writer) int {
@@ -113,8 +115,10 @@ func wire(cfg *config.Config, src source, log *slog.Logger, now func() time.Time
 }
 
 // stages are the policy stages of the configuration, in the order they
-// judge a cycle: the gauges, the thresholds, the singleton watch, and the
-// reaper when the source can stop tasks.
+// judge a cycle: the gauges, the thresholds, the singleton watch, the
+// reaper when the source can stop tasks and, with the api source (the one
+// that reads every status), the stuck watch and, last because it reads
+// what every other stage said, the record of judged tasks that stop.
 func stages(cfg *config.Config, src source, log *slog.Logger) []uptime.Stage {
 	out := []uptime.Stage{
 		uptime.Gauges{Containers: cfg.ContainerMetrics},
@@ -125,6 +129,9 @@ func stages(cfg *config.Config, src source, log *slog.Logger) []uptime.Stage {
 	}
 	if src.stopper != nil {
 		out = append(out, reaper.New(reaper.Policy{Stop: cfg.StopTasks, Tag: cfg.MaxLifetimeTag}, log))
+	}
+	if cfg.Source == config.SourceAPI {
+		out = append(out, stuck.New(stuck.Policy{After: cfg.StuckAfter}), stoprecord.New())
 	}
 	return out
 }

@@ -147,6 +147,39 @@ func apiRun() wireRun {
 	}}
 	r.at = []time.Time{t0, t0.Add(time.Minute), t0.Add(2 * time.Minute)}
 	r.reads = [][]uptime.Task{reads(), reads(), reads()[:4]}
+
+	// The lifecycle: the task the reaper stopped and the migration that
+	// crossed a threshold (both judged) reach STOPPED and get their record;
+	// a task stuck in PROVISIONING for over an hour gets its onset, then
+	// runs (a last OK); one deactivating with ECS Exec on is aged from its
+	// stoppingAt, then stops unjudged (a last OK, no record).
+	stopped := func(t uptime.Task, stopping, at time.Duration, code, reason string, exits ...uptime.ContainerExit) uptime.Task {
+		t.Status, t.StoppingAt, t.StoppedAt, t.StopCode, t.StoppedReason, t.Exits = uptime.StatusStopped, t0.Add(stopping), t0.Add(at), code, reason, exits
+		return t
+	}
+	exit := func(name string, code int, reason string) uptime.ContainerExit {
+		return uptime.ContainerExit{Name: name, ExitCode: &code, Reason: reason}
+	}
+	all := reads()
+	provisioning := task("6666ffff7777aaaa8888bbbb9999cccc", "nightly", "0s", func(t *uptime.Task) {
+		t.Status, t.StartedAt, t.CreatedAt, t.CPU, t.Memory = "PROVISIONING", time.Time{}, t0.Add(-62*time.Minute), "1024", "2048"
+	})
+	running := provisioning
+	running.Status, running.StartedAt = uptime.StatusRunning, t0.Add(3*time.Minute+30*time.Second)
+	deactivating := task("7777aaaa8888bbbb9999ccccddddeeee", "etl", "5h", func(t *uptime.Task) {
+		t.Status, t.CreatedAt, t.StoppingAt, t.ExecEnabled = "DEACTIVATING", t0.Add(-5*time.Hour-time.Minute), t0.Add(-10*time.Minute), true
+	})
+	r.at = append(r.at, t0.Add(3*time.Minute), t0.Add(4*time.Minute))
+	r.reads = append(r.reads,
+		[]uptime.Task{
+			stopped(all[0], time.Minute, time.Minute+30*time.Second, "UserInitiated", "ecs-uptime: ran 7h01m, over its max lifetime 6h", exit("report", 143, "")),
+			all[1], all[2],
+			stopped(all[3], 2*time.Minute+30*time.Second, 2*time.Minute+40*time.Second, "EssentialContainerExited", "Essential container in task exited",
+				exit("db-migrate", 1, "")),
+			provisioning, deactivating,
+		},
+		[]uptime.Task{all[1], all[2], running, stopped(deactivating, -10*time.Minute, 3*time.Minute+50*time.Second, "ServiceSchedulerInitiated", "Scaling activity initiated by deployment")},
+	)
 	return r
 }
 

@@ -76,10 +76,11 @@ type Config struct {
 	MaxLifetimeTag string   `env:"ECS_UPTIME_MAX_LIFETIME_TAG" envDefault:"ecs-uptime:max-lifetime" form:"a task resource tag key of 1 to 128 characters, not starting with aws:"`
 	// Scanning an organization (DESIGN.md): the accounts, the role assumed
 	// in each, and how many account-regions are scanned at once.
-	Accounts        []string `env:"ECS_UPTIME_ACCOUNTS" envSeparator:"," form:"12-digit AWS account IDs separated by commas, or organization (every ACTIVE account of the organization)"`
-	RoleName        string   `env:"ECS_UPTIME_ROLE_NAME" envDefault:"ecs-uptime" form:"an IAM role name of 1 to 64 letters, digits and +=,.@_- (with its path if it has one: path/name)"`
-	ExternalID      string   `env:"ECS_UPTIME_EXTERNAL_ID" form:"an external ID of 2 to 1224 letters, digits and +=,.@:/_-"`
-	ScanConcurrency int      `env:"ECS_UPTIME_SCAN_CONCURRENCY" envDefault:"8" form:"how many account-regions are scanned at once, a whole number from 1 to 64"`
+	Accounts        []string      `env:"ECS_UPTIME_ACCOUNTS" envSeparator:"," form:"12-digit AWS account IDs separated by commas, or organization (every ACTIVE account of the organization)"`
+	RoleName        string        `env:"ECS_UPTIME_ROLE_NAME" envDefault:"ecs-uptime" form:"an IAM role name of 1 to 64 letters, digits and +=,.@_- (with its path if it has one: path/name)"`
+	ExternalID      string        `env:"ECS_UPTIME_EXTERNAL_ID" form:"an external ID of 2 to 1224 letters, digits and +=,.@:/_-"`
+	ScanConcurrency int           `env:"ECS_UPTIME_SCAN_CONCURRENCY" envDefault:"8" form:"how many account-regions are scanned at once, a whole number from 1 to 64"`
+	StuckAfter      time.Duration `env:"ECS_UPTIME_STUCK_AFTER" envDefault:"1h" form:"a Go duration such as 1h or 30m, or 0 for off"`
 
 	AgentHost    string `env:"DD_AGENT_HOST" envDefault:"localhost" form:"a host name or IP address"`
 	DogStatsPort string `env:"DD_DOGSTATSD_PORT" envDefault:"8125" form:"a port number from 1 to 65535"`
@@ -252,13 +253,14 @@ func (c *Config) validate(environ map[string]string) []string {
 
 // apiOnly are the variables only the api source reads.
 var apiOnly = []string{"ECS_UPTIME_CLUSTERS", "ECS_UPTIME_REGIONS", "ECS_UPTIME_API_RATE", "ECS_UPTIME_TASK_TAGS", "ECS_UPTIME_STOP_TASKS", "ECS_UPTIME_MAX_LIFETIME_TAG",
-	"ECS_UPTIME_ACCOUNTS", "ECS_UPTIME_ROLE_NAME", "ECS_UPTIME_EXTERNAL_ID", "ECS_UPTIME_SCAN_CONCURRENCY"}
+	"ECS_UPTIME_ACCOUNTS", "ECS_UPTIME_ROLE_NAME", "ECS_UPTIME_EXTERNAL_ID", "ECS_UPTIME_SCAN_CONCURRENCY",
+	"ECS_UPTIME_STUCK_AFTER"}
 
 // reservedTagKeys are the tag keys ecs-uptime sets itself: a resource tag
 // copied under one of them would give a series two values for one key.
 var reservedTagKeys = []string{"task_arn", "task_name", "task_family", "task_version", "ecs_cluster_name", "cluster_arn",
 	"region", "availability-zone", "aws_account", "ecs_service", "ecs_launch_type", "ecs_capacity_provider", "started_by",
-	"env", "service", "version"}
+	"ecs_task_status", "ecs_exec", "env", "service", "version"}
 
 // The forms of names ECS and AWS accept. They are checked by hand, not
 // with regexp: a compiled {1,255} repetition is 255 copies of its class,
@@ -345,6 +347,9 @@ func (c *Config) validateAPI(environ map[string]string) []string {
 	p = append(p, c.validateAccounts(environ)...)
 	if !(c.APIRate > 0 && c.APIRate <= 20) {
 		p = append(p, bad(environ, "ECS_UPTIME_API_RATE", ""))
+	}
+	if c.StuckAfter < 0 {
+		p = append(p, bad(environ, "ECS_UPTIME_STUCK_AFTER", ""))
 	}
 	for _, k := range c.TaskTags {
 		switch {

@@ -76,7 +76,8 @@ func TestGoodValues(t *testing.T) {
 		{"ECS_UPTIME_SOURCE": "api"},
 		{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_CLUSTERS": "prod, arn:aws:ecs:eu-west-1:123456789012:cluster/batch", "ECS_UPTIME_REGIONS": "eu-west-1,us-gov-west-1,cn-north-1",
 			"ECS_UPTIME_API_RATE": "0.5", "ECS_UPTIME_TASK_TAGS": "team,CostCenter", "ECS_UPTIME_STOP_TASKS": "true", "ECS_UPTIME_MAX_LIFETIME_TAG": "ttl",
-			"ECS_UPTIME_SINGLETONS": "db-migrate,reindex"},
+			"ECS_UPTIME_SINGLETONS": "db-migrate,reindex", "ECS_UPTIME_STUCK_AFTER": "30m"},
+		{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_STUCK_AFTER": "0"},
 		{"ECS_UPTIME_SOURCE": "docker", "ECS_UPTIME_SINGLETONS": "db-migrate"},
 		{"ECS_UPTIME_SINGLETONS": "db-migrate"}, // auto outside a task picks docker
 		{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_ACCOUNTS": "111111111111, 222222222222", "ECS_UPTIME_ROLE_NAME": "ops/ecs-uptime-reader",
@@ -172,6 +173,12 @@ func TestBadValues(t *testing.T) {
 		{"role name with ecs", map[string]string{"ECS_UPTIME_SOURCE": "ecs", "ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/abc", "ECS_UPTIME_ROLE_NAME": "r"}, `ECS_UPTIME_ROLE_NAME="r": want it unset with ECS_UPTIME_SOURCE=ecs`},
 		{"external ID with auto", map[string]string{"ECS_UPTIME_EXTERNAL_ID": "abc"}, `ECS_UPTIME_EXTERNAL_ID="abc": want it unset with ECS_UPTIME_SOURCE=auto`},
 		{"concurrency with docker", map[string]string{"ECS_UPTIME_SOURCE": "docker", "ECS_UPTIME_SCAN_CONCURRENCY": "8"}, `ECS_UPTIME_SCAN_CONCURRENCY="8": want it unset with ECS_UPTIME_SOURCE=docker`},
+		{"stuck after with docker", map[string]string{"ECS_UPTIME_SOURCE": "docker", "ECS_UPTIME_STUCK_AFTER": "1h"}, `ECS_UPTIME_STUCK_AFTER="1h": want it unset with ECS_UPTIME_SOURCE=docker; only ECS_UPTIME_SOURCE=api reads it`},
+		{"stuck after with auto", map[string]string{"ECS_UPTIME_STUCK_AFTER": "0"}, `ECS_UPTIME_STUCK_AFTER="0": want it unset with ECS_UPTIME_SOURCE=auto`},
+		{"stuck after not a duration", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_STUCK_AFTER": "1 hour"}, `ECS_UPTIME_STUCK_AFTER="1 hour": want a Go duration such as 1h or 30m, or 0 for off`},
+		{"stuck after a bare number", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_STUCK_AFTER": "3600"}, `ECS_UPTIME_STUCK_AFTER="3600": want a Go duration such as 1h or 30m, or 0 for off`},
+		{"stuck after negative", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_STUCK_AFTER": "-1h"}, `ECS_UPTIME_STUCK_AFTER="-1h": want a Go duration such as 1h or 30m, or 0 for off`},
+		{"a resource tag named as the status tag", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_TASK_TAGS": "ecs_exec"}, `would give each series two ecs_exec tags`},
 		// Singletons.
 		{"singletons with ecs", map[string]string{"ECS_UPTIME_SOURCE": "ecs", "ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/abc", "ECS_UPTIME_SINGLETONS": "db-migrate"}, `ECS_UPTIME_SINGLETONS="db-migrate": want it unset with the ecs source (a sidecar sees only its own task); watch a family with the host daemon (docker) or the api source, or with the monitor that ` + "`ecs-uptime monitor --type concurrency --family NAME`" + ` prints`},
 		{"singletons with auto in a task", map[string]string{"ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/abc", "ECS_UPTIME_SINGLETONS": "db-migrate"}, `ECS_UPTIME_SINGLETONS="db-migrate": want it unset with the ecs source`},
@@ -226,7 +233,7 @@ func TestAPIDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Interval != APIInterval || c.APIRate != 5 || c.StopTasks || c.MaxLifetimeTag != DefaultMaxLifetimeTag || len(c.Regions) != 0 {
+	if c.Interval != APIInterval || c.APIRate != 5 || c.StopTasks || c.MaxLifetimeTag != DefaultMaxLifetimeTag || len(c.Regions) != 0 || c.StuckAfter != time.Hour {
 		t.Errorf("api defaults = %+v", c)
 	}
 	if !slices.Equal(c.Clusters, []string{"prod", "batch"}) || !slices.Equal(c.TaskTags, []string{"Team"}) {

@@ -56,7 +56,7 @@ func Tag(key, value string) string { return key + ":" + Sanitize(value) }
 // TaskTags returns the tags of a task's series. Tags whose value is unknown
 // (no service, no availability zone) are left out rather than sent empty.
 func TaskTags(t uptime.Task) []string {
-	tags := make(tagList, 0, 14+len(t.ResourceTags))
+	tags := make(tagList, 0, 15+len(t.ResourceTags))
 	tags.add(TagTaskARN, t.ARN)
 	tags.add(TagTaskName, t.Family)
 	tags.add(TagTaskFamily, t.Family)
@@ -70,6 +70,9 @@ func TaskTags(t uptime.Task) []string {
 	tags.add(TagLaunchType, t.LaunchType)
 	tags.add(TagCapacityProvider, t.CapacityProvider)
 	tags.add(TagStartedBy, t.StartedBy)
+	if t.ExecEnabled {
+		tags.add(TagExec, "enabled")
+	}
 	for _, rt := range t.ResourceTags {
 		if k := ResourceTagKey(rt.Key); k != "" {
 			tags.add(k, rt.Value)

@@ -86,6 +86,17 @@ func TestTaskAndContainerTags(t *testing.T) {
 	if got := TaskTags(api); !slices.Equal(got, wantAPI) {
 		t.Errorf("TaskTags of an api task\n got %q\nwant %q", got, wantAPI)
 	}
+	// ECS Exec on: ecs_exec:enabled; off: no tag at all.
+	api.ExecEnabled = true
+	wantExec := append(slices.Clone(wantAPI[:7]), append([]string{"ecs_exec:enabled"}, wantAPI[7:]...)...)
+	if got := TaskTags(api); !slices.Equal(got, wantExec) {
+		t.Errorf("TaskTags of a task with ECS Exec\n got %q\nwant %q", got, wantExec)
+	}
+	// The status of a task not running goes with its signals, not its tags.
+	api.Status = "DEACTIVATING"
+	if got := SubjectTags(uptime.Subject{Task: &api, Status: api.Status}); !slices.Contains(got, "ecs_task_status:DEACTIVATING") || slices.Contains(TaskTags(api), "ecs_task_status:DEACTIVATING") {
+		t.Errorf("SubjectTags with a status = %q", got)
+	}
 	c := uptime.Container{Name: "curl", RuntimeName: "ecs-curltest-26-curl-a0e7", ID: "ee08", Image: "registry:5000/curltest:1", Running: true, StartedAt: time.Now()}
 	wantC := []string{"ecs_container_name:curl", "container_name:ecs-curltest-26-curl-a0e7", "container_id:ee08",
 		"docker_image:registry:5000/curltest:1", "image_name:registry:5000/curltest", "short_image:curltest", "image_tag:1"}

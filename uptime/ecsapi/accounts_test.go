@@ -83,13 +83,13 @@ func TestAccounts(t *testing.T) {
 			opts: ecsapi.Options{Accounts: []string{own, dev, prod}, ExternalID: "ext-42"},
 			want: []string{own + "/eu-west-1", dev + "/eu-west-1", prod + "/eu-west-1"},
 			first: map[string]int{"GetCallerIdentity " + own: 1, "AssumeRole " + dev: 1, "AssumeRole " + prod: 1,
-				"ListClusters " + own + "/eu-west-1": 1, "ListTasks " + own + "/eu-west-1": 1, "DescribeTasks " + own + "/eu-west-1": 1,
-				"ListClusters " + dev + "/eu-west-1": 1, "ListTasks " + dev + "/eu-west-1": 1, "DescribeTasks " + dev + "/eu-west-1": 1,
-				"ListClusters " + prod + "/eu-west-1": 1, "ListTasks " + prod + "/eu-west-1": 1, "DescribeTasks " + prod + "/eu-west-1": 1},
+				"ListClusters " + own + "/eu-west-1": 1, "ListTasks " + own + "/eu-west-1": 2, "DescribeTasks " + own + "/eu-west-1": 1,
+				"ListClusters " + dev + "/eu-west-1": 1, "ListTasks " + dev + "/eu-west-1": 2, "DescribeTasks " + dev + "/eu-west-1": 1,
+				"ListClusters " + prod + "/eu-west-1": 1, "ListTasks " + prod + "/eu-west-1": 2, "DescribeTasks " + prod + "/eu-west-1": 1},
 			second: map[string]int{
-				"ListClusters " + own + "/eu-west-1": 1, "ListTasks " + own + "/eu-west-1": 1, "DescribeTasks " + own + "/eu-west-1": 1,
-				"ListClusters " + dev + "/eu-west-1": 1, "ListTasks " + dev + "/eu-west-1": 1, "DescribeTasks " + dev + "/eu-west-1": 1,
-				"ListClusters " + prod + "/eu-west-1": 1, "ListTasks " + prod + "/eu-west-1": 1, "DescribeTasks " + prod + "/eu-west-1": 1},
+				"ListClusters " + own + "/eu-west-1": 1, "ListTasks " + own + "/eu-west-1": 2, "DescribeTasks " + own + "/eu-west-1": 1,
+				"ListClusters " + dev + "/eu-west-1": 1, "ListTasks " + dev + "/eu-west-1": 2, "DescribeTasks " + dev + "/eu-west-1": 1,
+				"ListClusters " + prod + "/eu-west-1": 1, "ListTasks " + prod + "/eu-west-1": 2, "DescribeTasks " + prod + "/eu-west-1": 1},
 		},
 		{
 			name:       "a role that cannot be assumed is an unread account, asked again each scan; the others are read",
@@ -97,9 +97,9 @@ func TestAccounts(t *testing.T) {
 			want:       []string{dev + "/eu-west-1"},
 			wantUnread: []string{denied},
 			first: map[string]int{"GetCallerIdentity " + own: 1, "AssumeRole " + dev: 1, "AssumeRole " + denied: 1,
-				"ListClusters " + dev + "/eu-west-1": 1, "ListTasks " + dev + "/eu-west-1": 1, "DescribeTasks " + dev + "/eu-west-1": 1},
+				"ListClusters " + dev + "/eu-west-1": 1, "ListTasks " + dev + "/eu-west-1": 2, "DescribeTasks " + dev + "/eu-west-1": 1},
 			second: map[string]int{"AssumeRole " + denied: 1,
-				"ListClusters " + dev + "/eu-west-1": 1, "ListTasks " + dev + "/eu-west-1": 1, "DescribeTasks " + dev + "/eu-west-1": 1},
+				"ListClusters " + dev + "/eu-west-1": 1, "ListTasks " + dev + "/eu-west-1": 2, "DescribeTasks " + dev + "/eu-west-1": 1},
 		},
 		{
 			name: "the organization: its ACTIVE accounts, not the suspended one; the wrong external ID is denied",
@@ -109,24 +109,24 @@ func TestAccounts(t *testing.T) {
 			wantUnread: []string{prod, denied},
 			first: map[string]int{"GetCallerIdentity " + own: 1, "ListAccounts " + own: 1,
 				"AssumeRole " + dev: 1, "AssumeRole " + prod: 1, "AssumeRole " + denied: 1,
-				"ListTasks " + own + "/eu-west-1": 1, "DescribeTasks " + own + "/eu-west-1": 1,
-				"ListTasks " + dev + "/eu-west-1": 1, "DescribeTasks " + dev + "/eu-west-1": 1},
+				"ListTasks " + own + "/eu-west-1": 2, "DescribeTasks " + own + "/eu-west-1": 1,
+				"ListTasks " + dev + "/eu-west-1": 2, "DescribeTasks " + dev + "/eu-west-1": 1},
 			second: map[string]int{"AssumeRole " + prod: 1, "AssumeRole " + denied: 1,
-				"ListTasks " + own + "/eu-west-1": 1, "DescribeTasks " + own + "/eu-west-1": 1,
-				"ListTasks " + dev + "/eu-west-1": 1, "DescribeTasks " + dev + "/eu-west-1": 1},
+				"ListTasks " + own + "/eu-west-1": 2, "DescribeTasks " + own + "/eu-west-1": 1,
+				"ListTasks " + dev + "/eu-west-1": 2, "DescribeTasks " + dev + "/eu-west-1": 1},
 		},
 		{
 			name: "all regions: each account's enabled ones, listed with its own credentials once an hour; no call in a disabled region",
 			opts: ecsapi.Options{Accounts: []string{own, prod}, ExternalID: "ext-42", AllRegions: true, Clusters: []string{"apps"}},
 			want: []string{own + "/eu-west-1", prod + "/eu-west-1", prod + "/us-east-1"},
 			first: map[string]int{"GetCallerIdentity " + own: 1, "AssumeRole " + prod: 1, "ListRegions " + own: 1, "ListRegions " + prod: 1,
-				"ListTasks " + own + "/eu-west-1": 1, "DescribeTasks " + own + "/eu-west-1": 1,
-				"ListTasks " + prod + "/eu-west-1": 1, "DescribeTasks " + prod + "/eu-west-1": 1,
-				"ListTasks " + prod + "/us-east-1": 1, "DescribeTasks " + prod + "/us-east-1": 1},
+				"ListTasks " + own + "/eu-west-1": 2, "DescribeTasks " + own + "/eu-west-1": 1,
+				"ListTasks " + prod + "/eu-west-1": 2, "DescribeTasks " + prod + "/eu-west-1": 1,
+				"ListTasks " + prod + "/us-east-1": 2, "DescribeTasks " + prod + "/us-east-1": 1},
 			second: map[string]int{
-				"ListTasks " + own + "/eu-west-1": 1, "DescribeTasks " + own + "/eu-west-1": 1,
-				"ListTasks " + prod + "/eu-west-1": 1, "DescribeTasks " + prod + "/eu-west-1": 1,
-				"ListTasks " + prod + "/us-east-1": 1, "DescribeTasks " + prod + "/us-east-1": 1},
+				"ListTasks " + own + "/eu-west-1": 2, "DescribeTasks " + own + "/eu-west-1": 1,
+				"ListTasks " + prod + "/eu-west-1": 2, "DescribeTasks " + prod + "/eu-west-1": 1,
+				"ListTasks " + prod + "/us-east-1": 2, "DescribeTasks " + prod + "/us-east-1": 1},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -411,7 +411,7 @@ func TestAllRegionsOfTheOwnAccount(t *testing.T) {
 		if arns := arnsOf(got); !slices.Equal(arns, []string{tasks[own+"/eu-west-1"]}) {
 			t.Errorf("scan %d reported %v", i, arns)
 		}
-		want := map[string]int{"ListClusters " + own + "/eu-west-1": 1, "ListTasks " + own + "/eu-west-1": 1, "DescribeTasks " + own + "/eu-west-1": 1,
+		want := map[string]int{"ListClusters " + own + "/eu-west-1": 1, "ListTasks " + own + "/eu-west-1": 2, "DescribeTasks " + own + "/eu-west-1": 1,
 			"ListClusters " + own + "/us-east-1": 1, "ListTasks " + own + "/us-east-1": 1}
 		if i == 0 {
 			want["ListRegions "+own] = 1

@@ -132,7 +132,7 @@ func BenchmarkScan(b *testing.B) {
 				perCluster[i%len(perCluster)]++
 			}
 			lt, d := calls(perCluster...)
-			want := 1 + lt + d // the package doc's 2·⌈tasks/100⌉ + clusters, plus ListClusters
+			want := 1 + lt + d // the package doc's 2·⌈n/100⌉ + 1 per cluster of n, plus ListClusters
 			b.ReportAllocs()
 			cpu := cpuTime()
 			calls := 0

@@ -15,8 +15,8 @@ import (
 )
 
 // A scan of two clusters against the fake ECS API, one of them denied: the
-// tasks of the other come with a *uptime.PartialError naming the denied
-// one. In production the SDK's default chain gives credentials, region and
+// tasks of the other, each with its status, come with a
+// *uptime.PartialError naming the denied one. In production the SDK's default chain gives credentials, region and
 // endpoint; here LoadOptions point it at the fake.
 func Example() {
 	fake := ecsfake.New()
@@ -45,8 +45,8 @@ func Example() {
 	}
 	tasks, err := src.Tasks(ctx)
 	for _, t := range tasks {
-		fmt.Printf("%s:%s in %s, started by %s, tags %v, max lifetime %q\n",
-			t.Family, t.Revision, t.Cluster, t.StartedBy, t.ResourceTags, t.MaxLifetimeTag)
+		fmt.Printf("%s:%s in %s, %s, started by %q, tags %v, max lifetime %q\n",
+			t.Family, t.Revision, t.Cluster, t.Status, t.StartedBy, t.ResourceTags, t.MaxLifetimeTag)
 	}
 	var partial *uptime.PartialError
 	if errors.As(err, &partial) {
@@ -56,7 +56,8 @@ func Example() {
 	}
 	fmt.Println("API calls:", src.LastScan().Calls)
 	// Output:
-	// db-migrate:7 in jobs, started by github-actions/4711, tags [{team data}], max lifetime "6h"
+	// db-migrate:7 in jobs, RUNNING, started by "github-actions/4711", tags [{team data}], max lifetime "6h"
+	// app:1 in jobs, PENDING, started by "", tags [], max lifetime ""
 	// not read: eu-west-1/payments
-	// API calls: 4
+	// API calls: 5
 }

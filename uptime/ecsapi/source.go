@@ -1,8 +1,10 @@
-// Package ecsapi reads every RUNNING task of the ECS clusters of one
-// account or of many (an organization) from the ECS API
+// Package ecsapi reads the tasks of the ECS clusters of one account or of
+// many (an organization) from the ECS API
 // (github.com/aws/aws-sdk-go-v2/service/ecs) and turns each into an
-// uptime.Task. It is the source of ECS_UPTIME_SOURCE=api, and it can stop
-// a task (StopTask); deciding which task to stop is not its business.
+// uptime.Task, with its lifecycle (status, createdAt, stoppingAt, stop code
+// and reason, each container's exit). It is the source of
+// ECS_UPTIME_SOURCE=api, and it can stop a task (StopTask); deciding which
+// task to stop, or what a status means, is not its business.
 //
 // # What a scan reads
 //
@@ -11,13 +13,18 @@
 // in the account with Options.AllRegions, else the SDK's region, else the
 // region of the task it runs in, else the EC2 instance's), and for each
 // cluster (Options.Clusters, else every page of ListClusters): every page
-// of ListTasks (desiredStatus RUNNING, 100 per page), then DescribeTasks
-// in batches of at most 100 with include TAGS. It reports the tasks whose
-// lastStatus is RUNNING and that have a startedAt; a PENDING task, a
-// STOPPED one and a failures entry (MISSING: it stopped between the list
-// and the describe) send nothing. At most Options.Concurrency
-// account-regions are read at once, the clusters of an account-region one
-// after the other.
+// of ListTasks with desiredStatus RUNNING (the tasks on their way to run or
+// running), every page with desiredStatus STOPPED (the tasks on their way
+// to stop, and those that stopped, which ECS lists for about an hour), 100
+// per page, then DescribeTasks in batches of at most 100 with include TAGS.
+// It describes every task listed but those an earlier scan saw STOPPED (and
+// that ListTasks still lists: an ARN it no longer lists is forgotten, so
+// what is remembered stays bounded by what ECS lists), and returns each
+// task described, whatever its lastStatus: a task is RUNNING, on its way,
+// or STOPPED once (the scan that first sees it stopped). A failures entry
+// (MISSING: it stopped and was purged between the list and the describe)
+// returns nothing. At most Options.Concurrency account-regions are read at
+// once, the clusters of an account-region one after the other.
 //
 // A cluster ARN names its account and region: it is read there only,
 // whatever the regions; a short cluster name is read in every
@@ -60,18 +67,24 @@
 //
 // # Cost in API calls
 //
-// A cluster of n RUNNING or PENDING tasks costs ⌈n/100⌉ ListTasks pages
-// (one when it is empty) and ⌈n/100⌉ DescribeTasks batches: 2·⌈n/100⌉
-// calls, 1 for an empty cluster. With Options.Clusters empty, each
-// account-region adds ⌈clusters/100⌉ ListClusters pages. So T tasks in C
-// clusters cost between 2·⌈T/100⌉ and 2·⌈T/100⌉ + 2·C calls besides
-// ListClusters (each cluster rounds its own pages up): 3 calls in all for
-// 10 tasks in one cluster, 21 for 1,000, 201 for 10,000 in 10 clusters; 450
-// for 50 accounts × 3 regions of one cluster of 100 tasks each. A retried
-// attempt is one call more. Several accounts add, per Refresh, one
-// ListAccounts page per 20 accounts (Organization) and one ListRegions
-// page per 20 regions of each account (AllRegions); one AssumeRole per
-// other account per 59 minutes; one GetCallerIdentity at start.
+// A cluster of n tasks with desired status RUNNING (PROVISIONING to
+// RUNNING) and s with desired status STOPPED (DEACTIVATING to STOPPED, of
+// which s′ are not known STOPPED yet) costs ⌈n/100⌉ ListTasks pages (one
+// when there is none), ⌈s/100⌉ more (one when there is none), and
+// ⌈(n+s′)/100⌉ DescribeTasks batches. In a steady scan s′ is the tasks that
+// began to stop or stopped since the last one (the first scan describes
+// every stopped task ECS still lists): a cluster of n tasks where none
+// stops costs 2·⌈n/100⌉ + 1 calls, 2 when it is empty. With
+// Options.Clusters empty, each account-region adds ⌈clusters/100⌉
+// ListClusters pages. So T tasks in C clusters, none stopping, cost between
+// 2·⌈T/100⌉ + C and 2·⌈T/100⌉ + 3·C calls besides ListClusters (each
+// cluster rounds its own pages up): 4 calls in all for 10 tasks in one
+// cluster, 22 for 1,000, 211 for 10,000 in 10 clusters; 600 for 50
+// accounts × 3 regions of one cluster of 100 tasks each. A retried attempt
+// is one call more. Several accounts add, per Refresh, one ListAccounts
+// page per 20 accounts (Organization) and one ListRegions page per 20
+// regions of each account (AllRegions); one AssumeRole per other account
+// per 59 minutes; one GetCallerIdentity at start.
 //
 // Every ECS attempt (the SDK's retries included) waits on the rate
 // limiter of its account and region (Options.Rate): each account has its
@@ -193,7 +206,7 @@ const DefaultRoleName = "ecs-uptime"
 type Scan struct {
 	Duration time.Duration
 	Calls    int // API requests (ECS, and STS, Organizations and Account for a scan of several accounts), every attempt counted
-	Tasks    int // tasks reported
+	Tasks    int // tasks returned, every status
 	Clusters int // clusters read completely
 	Unread   int // parts (clusters, regions or accounts) not read
 }
@@ -213,6 +226,7 @@ type Source struct {
 	calls       atomic.Int64 // every request of the process
 	taskTags    []wantTag    // sorted by lower
 	maxTag      string
+	stopped     stoppedTasks // per cluster, the tasks seen STOPPED that ListTasks still lists
 	interval    time.Duration
 	log         *slog.Logger
 	now         func() time.Time
@@ -286,6 +300,7 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 		now:         time.Now,
 		targets:     map[target]*ecsTarget{},
 		progress:    opts.Progress,
+		stopped:     stoppedTasks{byCluster: map[string]set{}},
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -533,12 +548,14 @@ func (s *Source) scanRegion(ctx context.Context, p regionPart) regionResult {
 			res.unread = append(res.unread, uptime.Unread{Account: p.account, Region: p.region, Cluster: name, Err: fmt.Errorf("not read: %w", err)})
 			continue
 		}
-		tasks, err := s.scanCluster(ctx, client, c)
+		key := p.account + " " + p.region + " " + c
+		tasks, stopped, err := s.readCluster(ctx, client, c, s.stopped.get(key))
 		s.advance(1, 0)
 		if err != nil {
 			res.unread = append(res.unread, uptime.Unread{Account: p.account, Region: p.region, Cluster: name, Err: err})
 			continue
 		}
+		s.stopped.set(key, stopped)
 		res.tasks = append(res.tasks, tasks)
 		res.read++
 	}
@@ -558,23 +575,62 @@ func listClusters(ctx context.Context, client *ecs.Client) ([]string, error) {
 	return arns, nil
 }
 
-// scanCluster lists the cluster's tasks and describes them; any failure
-// fails the whole cluster, so that what it returns is complete.
-func (s *Source) scanCluster(ctx context.Context, client *ecs.Client, cluster string) ([]uptime.Task, error) {
+// set is a set of task ARNs.
+type set map[string]struct{}
+
+// stoppedTasks remembers, per cluster, the ARNs of the tasks a scan saw
+// STOPPED and ListTasks still lists, so that they are not described again.
+// The clusters of different regions are read concurrently.
+type stoppedTasks struct {
+	mu        sync.Mutex
+	byCluster map[string]set // region + " " + cluster as read
+}
+
+func (m *stoppedTasks) get(key string) set {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.byCluster[key]
+}
+
+func (m *stoppedTasks) set(key string, arns set) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(arns) == 0 {
+		delete(m.byCluster, key)
+		return
+	}
+	m.byCluster[key] = arns
+}
+
+// readCluster lists the tasks of one cluster, desired status RUNNING then
+// STOPPED, and describes them all but those of known (ARNs seen STOPPED by
+// an earlier read). It returns every task it described, and the ARNs now
+// known STOPPED: those of known still listed, and those it described
+// STOPPED. Any failure fails the whole cluster, so that what it returns is
+// complete (and known stays as it was).
+func (s *Source) readCluster(ctx context.Context, client *ecs.Client, cluster string, known set) ([]uptime.Task, set, error) {
 	var arns []string
-	seen := map[string]struct{}{}
-	pages := ecs.NewListTasksPaginator(client, &ecs.ListTasksInput{
-		Cluster:       aws.String(cluster),
-		DesiredStatus: types.DesiredStatusRunning,
-		MaxResults:    aws.Int32(pageSize),
-	})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list tasks: %w", err)
-		}
-		for _, a := range page.TaskArns {
-			if _, dup := seen[a]; !dup { // a task may move between pages
+	seen := set{}
+	stopped := set{}
+	for _, desired := range []types.DesiredStatus{types.DesiredStatusRunning, types.DesiredStatusStopped} {
+		pages := ecs.NewListTasksPaginator(client, &ecs.ListTasksInput{
+			Cluster:       aws.String(cluster),
+			DesiredStatus: desired,
+			MaxResults:    aws.Int32(pageSize),
+		})
+		for pages.HasMorePages() {
+			page, err := pages.NextPage(ctx)
+			if err != nil {
+				return nil, nil, fmt.Errorf("list %s tasks: %w", strings.ToLower(string(desired)), err)
+			}
+			for _, a := range page.TaskArns {
+				if _, dup := seen[a]; dup { // a task may move between pages, or from one list to the other
+					continue
+				}
+				if _, old := known[a]; old && desired == types.DesiredStatusStopped {
+					stopped[strings.Clone(a)] = struct{}{} // kept: owns no part of the response
+					continue
+				}
 				seen[a] = struct{}{}
 				arns = append(arns, a)
 			}
@@ -588,28 +644,29 @@ func (s *Source) scanCluster(ctx context.Context, client *ecs.Client, cluster st
 			Include: []types.TaskField{types.TaskFieldTags},
 		})
 		if err != nil {
-			return nil, fmt.Errorf("describe tasks: %w", err)
+			return nil, nil, fmt.Errorf("describe tasks: %w", err)
 		}
 		for _, f := range out.Failures {
 			// MISSING: the task stopped and was purged since the list.
 			// Any other reason leaves a task unknown: the cluster is
 			// not read completely.
 			if r := aws.ToString(f.Reason); r != "MISSING" {
-				return nil, fmt.Errorf("describe tasks: %s: %s %s", aws.ToString(f.Arn), r, aws.ToString(f.Detail))
+				return nil, nil, fmt.Errorf("describe tasks: %s: %s %s", aws.ToString(f.Arn), r, aws.ToString(f.Detail))
 			}
 		}
 		for i := range out.Tasks {
-			t, ok, err := s.task(&out.Tasks[i])
+			t, err := s.task(&out.Tasks[i])
 			if err != nil {
-				return nil, fmt.Errorf("describe tasks: %w", err)
+				return nil, nil, fmt.Errorf("describe tasks: %w", err)
 			}
-			if ok {
-				tasks = append(tasks, t)
+			if t.Stopped() {
+				stopped[t.ARN] = struct{}{}
 			}
+			tasks = append(tasks, t)
 		}
 		s.advance(0, len(out.Tasks))
 	}
-	return tasks, nil
+	return tasks, stopped, nil
 }
 
 // advance counts clusters tried and tasks described into the scan's
@@ -625,18 +682,14 @@ func (s *Source) advance(clusters, tasks int) {
 	s.progress(s.seen[0], s.seen[1])
 }
 
-// task turns a described task into an uptime.Task; ok is false for a task
-// that is not RUNNING or has no startedAt.
-func (s *Source) task(d *types.Task) (t uptime.Task, ok bool, err error) {
-	if aws.ToString(d.LastStatus) != "RUNNING" || d.StartedAt == nil {
-		return t, false, nil
-	}
+// task turns a described task into an uptime.Task, whatever its status.
+func (s *Source) task(d *types.Task) (t uptime.Task, err error) {
 	// Every string kept is cloned: the SDK's deserializer cuts a
 	// response's strings from one arena, and a kept substring would keep
 	// the whole response alive (10,000 tasks held 10 MB of arenas).
 	t, err = uptime.NewTask(own(d.TaskArn), own(d.ClusterArn))
 	if err != nil {
-		return t, false, err
+		return t, err
 	}
 	t.Family, t.Revision = taskDefinition(own(d.TaskDefinitionArn))
 	t.AvailabilityZone = own(d.AvailabilityZone)
@@ -647,9 +700,35 @@ func (s *Source) task(d *types.Task) (t uptime.Task, ok bool, err error) {
 	t.LaunchType = strings.Clone(string(d.LaunchType))
 	t.CapacityProvider = own(d.CapacityProviderName)
 	t.StartedBy = own(d.StartedBy)
-	t.StartedAt = *d.StartedAt
+	t.StartedAt = aws.ToTime(d.StartedAt)
 	s.tags(&t, d.Tags)
-	return t, true, nil
+	lifecycle(&t, d)
+	return t, nil
+}
+
+// lifecycle copies the task's status, its times, how it stopped, its
+// task-level size and whether ECS Exec is on.
+func lifecycle(t *uptime.Task, d *types.Task) {
+	t.Status = own(d.LastStatus)
+	t.CreatedAt = aws.ToTime(d.CreatedAt)
+	t.StoppingAt = aws.ToTime(d.StoppingAt)
+	t.StoppedAt = aws.ToTime(d.StoppedAt)
+	t.StopCode = strings.Clone(string(d.StopCode))
+	t.StoppedReason = own(d.StoppedReason)
+	t.CPU, t.Memory = own(d.Cpu), own(d.Memory)
+	t.ExecEnabled = d.EnableExecuteCommand
+	if !t.Stopped() || len(d.Containers) == 0 {
+		return
+	}
+	t.Exits = make([]uptime.ContainerExit, len(d.Containers))
+	for i, c := range d.Containers {
+		e := uptime.ContainerExit{Name: own(c.Name), Reason: own(c.Reason)}
+		if c.ExitCode != nil {
+			code := int(*c.ExitCode)
+			e.ExitCode = &code
+		}
+		t.Exits[i] = e
+	}
 }
 
 // kind is a task's kind as DESIGN.md's One-offs and service tasks gives it

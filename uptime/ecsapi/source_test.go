@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -91,15 +92,30 @@ func unreadKeys(err error) []string {
 	return keys
 }
 
-// calls is the figure of the package doc: per cluster ⌈tasks/100⌉ ListTasks
-// pages (at least one) and as many DescribeTasks batches, where tasks are
-// the ones ListTasks lists.
-func calls(listed ...int) (listTasks, describe int) {
-	for _, n := range listed {
-		listTasks += max(1, (n+99)/100)
-		describe += (n + 99) / 100
+// listing is what a scan finds in one cluster: the tasks ListTasks lists
+// under desired status RUNNING and under STOPPED, and how many of the
+// STOPPED ones the scan describes (fresh: those it has not seen STOPPED).
+type listing struct{ running, stopped, fresh int }
+
+// cost is the figure of the package doc: per cluster ⌈running/100⌉
+// ListTasks pages and ⌈stopped/100⌉ more (at least one each), and
+// ⌈(running+fresh)/100⌉ DescribeTasks batches.
+func cost(clusters ...listing) (listTasks, describe int) {
+	for _, c := range clusters {
+		listTasks += max(1, (c.running+99)/100) + max(1, (c.stopped+99)/100)
+		describe += (c.running + c.fresh + 99) / 100
 	}
 	return listTasks, describe
+}
+
+// calls is cost for clusters without stopped tasks, of that many tasks
+// listed under RUNNING each.
+func calls(running ...int) (listTasks, describe int) {
+	cs := make([]listing, len(running))
+	for i, n := range running {
+		cs[i] = listing{running: n}
+	}
+	return cost(cs...)
 }
 
 func TestTasks(t *testing.T) {
@@ -117,16 +133,41 @@ func TestTasks(t *testing.T) {
 		want  want
 	}{
 		{
-			name: "one cluster of 250 tasks: three pages, three batches; pending, stopped and unstarted tasks send nothing",
+			name: "one cluster of 250 tasks: three pages, one of the stopped ones, three batches; every status is returned",
 			setup: func(f *ecsfake.Server) []string {
 				arns := addRunning(f, eu, "prod", 250)
-				f.AddTask(ecsfake.Task{Region: eu, Cluster: "prod", LastStatus: "PENDING"})
-				f.AddTask(ecsfake.Task{Region: eu, Cluster: "prod", LastStatus: "RUNNING"}) // no startedAt
-				f.AddTask(ecsfake.Task{Region: eu, Cluster: "prod", LastStatus: "STOPPED", StartedAt: time.Now().Add(-time.Hour)})
+				return append(arns,
+					f.AddTask(ecsfake.Task{Region: eu, Cluster: "prod", LastStatus: "PENDING"}),
+					f.AddTask(ecsfake.Task{Region: eu, Cluster: "prod", LastStatus: "RUNNING"}), // no startedAt
+					f.AddTask(ecsfake.Task{Region: eu, Cluster: "prod", LastStatus: "DEACTIVATING", StartedAt: time.Now().Add(-time.Hour)}),
+					f.AddTask(ecsfake.Task{Region: eu, Cluster: "prod", LastStatus: "STOPPED", StartedAt: time.Now().Add(-time.Hour)}))
+			},
+			want: func() want {
+				lt, d := cost(listing{running: 252, stopped: 2, fresh: 2})
+				return want{listClusters: 1, listTasks: lt, describes: d}
+			}(),
+		},
+		{
+			name: "tasks listed STOPPED only: one page each, one batch",
+			setup: func(f *ecsfake.Server) []string {
+				return []string{f.AddTask(ecsfake.Task{Region: eu, Cluster: "jobs", LastStatus: "STOPPED", StartedAt: time.Now().Add(-time.Hour)})}
+			},
+			want: func() want {
+				lt, d := cost(listing{stopped: 1, fresh: 1})
+				return want{listClusters: 1, listTasks: lt, describes: d}
+			}(),
+		},
+		{
+			name: "150 stopped tasks: two pages, their batches with the running ones",
+			setup: func(f *ecsfake.Server) []string {
+				arns := addRunning(f, eu, "jobs", 60)
+				for range 150 {
+					arns = append(arns, f.AddTask(ecsfake.Task{Region: eu, Cluster: "jobs", LastStatus: "STOPPED", StartedAt: time.Now().Add(-time.Hour)}))
+				}
 				return arns
 			},
 			want: func() want {
-				lt, d := calls(252) // the stopped task is not listed
+				lt, d := cost(listing{running: 60, stopped: 150, fresh: 150})
 				return want{listClusters: 1, listTasks: lt, describes: d}
 			}(),
 		},
@@ -316,6 +357,126 @@ func TestTasks(t *testing.T) {
 	}
 }
 
+// A cluster scanned cycle after cycle while its tasks move through their
+// lifecycle: each scan returns every task with its status, lists the
+// STOPPED ones, and describes only those it has not seen STOPPED; a task
+// is returned STOPPED once, with how it ended, and forgotten once ECS no
+// longer lists it. Each scan's calls are counted exactly.
+func TestLifecycleScans(t *testing.T) {
+	const region = "eu-west-1"
+	fake := startFake(t, region)
+	now := time.Now()
+	prov := fake.AddTask(ecsfake.Task{Region: region, Cluster: "jobs", Family: "db-migrate", LastStatus: "PROVISIONING",
+		CPU: "1024", Memory: "2048", ExecEnabled: true, Containers: []string{"init", "app"}})
+	run := fake.AddTask(ecsfake.Task{Region: region, Cluster: "jobs", Family: "report", StartedAt: now.Add(-26 * time.Hour)})
+	stuck := fake.AddTask(ecsfake.Task{Region: region, Cluster: "jobs", Family: "etl", LastStatus: "DEACTIVATING",
+		StartedAt: now.Add(-5 * time.Hour), StoppingAt: now.Add(-3 * time.Hour)})
+	old := fake.AddTask(ecsfake.Task{Region: region, Cluster: "jobs", LastStatus: "STOPPED", StartedAt: now.Add(-2 * time.Hour)})
+	src := newSource(t, ecsapi.Options{Clusters: []string{"jobs"}})
+
+	type step struct {
+		name   string
+		change func()
+		want   []string // ARN → status, sorted
+		cost   listing
+	}
+	status := func(arn, st string) string { return arn + " " + st }
+	steps := []step{
+		{"first scan: every status, the stopped task described once", nil,
+			[]string{status(prov, "PROVISIONING"), status(run, "RUNNING"), status(stuck, "DEACTIVATING"), status(old, "STOPPED")},
+			listing{running: 2, stopped: 2, fresh: 2}},
+		{"PROVISIONING to RUNNING; the stopped task is not described again", func() { fake.SetLastStatus(prov, "RUNNING") },
+			[]string{status(prov, "RUNNING"), status(run, "RUNNING"), status(stuck, "DEACTIVATING")},
+			listing{running: 2, stopped: 2, fresh: 1}},
+		{"RUNNING to STOPPED with exit codes", func() {
+			fake.StopAs(prov, "EssentialContainerExited", "Essential container in task exited",
+				ecsfake.Exit{Container: "init", Code: ecsfake.Code(0)}, ecsfake.Exit{Container: "app", Code: ecsfake.Code(2), Reason: "exited"})
+		},
+			[]string{status(prov, "STOPPED"), status(run, "RUNNING"), status(stuck, "DEACTIVATING")},
+			listing{running: 1, stopped: 3, fresh: 2}},
+		{"ECS forgets the first stopped task; the others stay known", func() { fake.RemoveTask(old) },
+			[]string{status(run, "RUNNING"), status(stuck, "DEACTIVATING")},
+			listing{running: 1, stopped: 2, fresh: 1}},
+	}
+	for _, st := range steps {
+		if st.change != nil {
+			st.change()
+		}
+		fake.Reset()
+		tasks, err := scan(t, src)
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		var got []string
+		for _, task := range tasks {
+			got = append(got, status(task.ARN, task.Status))
+		}
+		slices.Sort(got)
+		want := slices.Sorted(slices.Values(st.want))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: returned\n %v\nwant\n %v", st.name, got, want)
+		}
+		lt, d := cost(st.cost)
+		if fake.Calls(ecsfake.ListTasks) != lt || fake.Calls(ecsfake.DescribeTasks) != d || fake.Calls("") != lt+d {
+			t.Errorf("%s: %d ListTasks, %d DescribeTasks, %d calls in all; want %d, %d and no other", st.name,
+				fake.Calls(ecsfake.ListTasks), fake.Calls(ecsfake.DescribeTasks), fake.Calls(""), lt, d)
+		}
+		var desired []string
+		for _, r := range fake.Requests() {
+			if r.Op == ecsfake.ListTasks {
+				desired = append(desired, r.DesiredStatus)
+			}
+		}
+		if !slices.Equal(desired, []string{"RUNNING", "STOPPED"}) {
+			t.Errorf("%s: ListTasks for %v, want RUNNING then STOPPED", st.name, desired)
+		}
+		if st.name == "RUNNING to STOPPED with exit codes" {
+			i := slices.IndexFunc(tasks, func(t uptime.Task) bool { return t.ARN == prov })
+			ended := tasks[i]
+			want := []string{"init 0 ", "app 2 exited"}
+			var exits []string
+			for _, e := range ended.Exits {
+				exits = append(exits, fmt.Sprintf("%s %d %s", e.Name, *e.ExitCode, e.Reason))
+			}
+			if !slices.Equal(exits, want) || ended.StopCode != "EssentialContainerExited" || ended.StoppedReason != "Essential container in task exited" ||
+				ended.StoppedAt.IsZero() || ended.StoppingAt.IsZero() || ended.StartedAt.IsZero() || ended.CPU != "1024" || ended.Memory != "2048" || !ended.ExecEnabled {
+				t.Errorf("the stopped task: exits %q, %+v", exits, ended)
+			}
+		}
+	}
+}
+
+// What the source remembers of stopped tasks is kept when a cluster
+// cannot be read: the next good read does not describe them again.
+func TestStoppedKnownAcrossAnUnreadCycle(t *testing.T) {
+	const region = "eu-west-1"
+	fake := startFake(t, region)
+	for range 3 {
+		fake.AddTask(ecsfake.Task{Region: region, Cluster: "jobs", LastStatus: "STOPPED", StartedAt: time.Now().Add(-time.Hour)})
+	}
+	addRunning(fake, region, "other", 1)
+	src := newSource(t, ecsapi.Options{Clusters: []string{"jobs", "other"}})
+	if _, err := scan(t, src); err != nil {
+		t.Fatal(err)
+	}
+	remove := fake.Inject(ecsfake.Fault{Cluster: "jobs", Op: ecsfake.DescribeTasks, Code: ecsfake.AccessDenied})
+	fake.AddTask(ecsfake.Task{Region: region, Cluster: "jobs", StartedAt: time.Now()})
+	if _, err := scan(t, src); unreadKeys(err) == nil {
+		t.Fatalf("scan with jobs denied: %v, want a partial read", err)
+	}
+	remove()
+	fake.Reset()
+	tasks, err := scan(t, src)
+	if err != nil || len(tasks) != 2 {
+		t.Fatalf("Tasks = %d tasks, %v; want the two running ones", len(tasks), err)
+	}
+	lt, d := cost(listing{running: 1, stopped: 3}, listing{running: 1})
+	if fake.Calls(ecsfake.ListTasks) != lt || fake.Calls(ecsfake.DescribeTasks) != d {
+		t.Errorf("%d ListTasks, %d DescribeTasks; want %d and %d (the stopped tasks not described again)",
+			fake.Calls(ecsfake.ListTasks), fake.Calls(ecsfake.DescribeTasks), lt, d)
+	}
+}
+
 func TestTaskFields(t *testing.T) {
 	const region = "eu-west-1"
 	fake := startFake(t, region)
@@ -335,6 +496,15 @@ func TestTaskFields(t *testing.T) {
 		Region: region, Cluster: "prod", Family: "report", StartedAt: started,
 		Tags: ecsfake.Tags("ecs-uptime:max-lifetime", ""),
 	})
+	stopping := started.Add(25 * time.Hour)
+	ended := fake.AddTask(ecsfake.Task{
+		Region: region, Cluster: "prod", Family: "etl", StartedAt: started, LastStatus: "DEACTIVATING", StoppingAt: stopping,
+		CPU: "4096", Memory: "16384", ExecEnabled: true, Containers: []string{"init", "app", "sidecar"},
+	})
+	fake.StopAs(ended, "EssentialContainerExited", "Essential container in task exited",
+		ecsfake.Exit{Container: "init", Code: ecsfake.Code(0)}, ecsfake.Exit{Container: "app", Code: ecsfake.Code(1), Reason: "OutOfMemoryError: Container killed due to memory usage"},
+		ecsfake.Exit{Container: "sidecar", Reason: "never ran"})
+	pending := fake.AddTask(ecsfake.Task{Region: region, Cluster: "prod", Family: "batch", LastStatus: "PENDING", CreatedAt: started})
 	src := newSource(t, ecsapi.Options{TaskTags: []string{"TEAM", "cost-center", "absent"}, MaxLifetimeTag: "ecs-uptime:max-lifetime"})
 	tasks, err := scan(t, src)
 	if err != nil {
@@ -349,6 +519,7 @@ func TestTaskFields(t *testing.T) {
 			Kind: uptime.KindService,
 			// TEAM matches Team and team regardless of case; neither is exact, so the smaller key, Team, wins.
 			ResourceTags: []uptime.ResourceTag{{Key: "cost-center", Value: "42"}, {Key: "team", Value: "Payments"}},
+			Status:       "RUNNING", CreatedAt: started.Add(-20 * time.Second), CPU: "256", Memory: "512",
 		},
 		oneOff: {
 			ARN: oneOff, Family: "db-migrate", Revision: "7", Cluster: "prod", ClusterARN: clusterARN, Region: region,
@@ -356,11 +527,28 @@ func TestTaskFields(t *testing.T) {
 			LaunchType: "EC2", StartedBy: "github-actions/deploy#123", Kind: uptime.KindStandalone,
 			// The exact key wins over one that differs in case.
 			MaxLifetimeTag: "6h", HasMaxLifetimeTag: true,
+			// EC2: no task-level size.
+			Status: "RUNNING", CreatedAt: started.Add(time.Hour - 20*time.Second),
 		},
 		badTag: {
 			ARN: badTag, Family: "report", Revision: "1", Cluster: "prod", ClusterARN: clusterARN, Region: region,
 			Account: ecsfake.Account, AvailabilityZone: "eu-west-1a", StartedAt: started, LaunchType: "FARGATE",
 			MaxLifetimeTag: "", HasMaxLifetimeTag: true, Kind: uptime.KindStandalone,
+			Status: "RUNNING", CreatedAt: started.Add(-20 * time.Second), CPU: "256", Memory: "512",
+		},
+		ended: {
+			ARN: ended, Family: "etl", Revision: "1", Cluster: "prod", ClusterARN: clusterARN, Region: region,
+			Account: ecsfake.Account, AvailabilityZone: "eu-west-1a", StartedAt: started, LaunchType: "FARGATE", Kind: uptime.KindStandalone,
+			Status: "STOPPED", CreatedAt: started.Add(-20 * time.Second), StoppingAt: stopping, StoppedAt: time.Now(),
+			StopCode: "EssentialContainerExited", StoppedReason: "Essential container in task exited",
+			Exits: []uptime.ContainerExit{{Name: "init", ExitCode: ptr(0)}, {Name: "app", ExitCode: ptr(1), Reason: "OutOfMemoryError: Container killed due to memory usage"},
+				{Name: "sidecar", Reason: "never ran"}},
+			CPU: "4096", Memory: "16384", ExecEnabled: true,
+		},
+		pending: {
+			ARN: pending, Family: "batch", Revision: "1", Cluster: "prod", ClusterARN: clusterARN, Region: region,
+			Account: ecsfake.Account, AvailabilityZone: "eu-west-1a", LaunchType: "FARGATE", Kind: uptime.KindStandalone,
+			Status: "PENDING", CreatedAt: started, CPU: "256", Memory: "512",
 		},
 	}
 	if len(tasks) != len(want) {
@@ -372,10 +560,20 @@ func TestTaskFields(t *testing.T) {
 			t.Errorf("unexpected task %s", got.ARN)
 			continue
 		}
-		if !got.StartedAt.Equal(w.StartedAt) {
-			t.Errorf("%s: StartedAt %v, want %v (to the millisecond)", got.Family, got.StartedAt, w.StartedAt)
+		for _, tm := range []struct {
+			name      string
+			got, want *time.Time
+		}{{"StartedAt", &got.StartedAt, &w.StartedAt}, {"CreatedAt", &got.CreatedAt, &w.CreatedAt}, {"StoppingAt", &got.StoppingAt, &w.StoppingAt}} {
+			if !tm.got.Equal(*tm.want) {
+				t.Errorf("%s: %s %v, want %v (to the millisecond)", got.Family, tm.name, *tm.got, *tm.want)
+			}
+			*tm.got, *tm.want = time.Time{}, time.Time{}
 		}
-		got.StartedAt, w.StartedAt = time.Time{}, time.Time{}
+		// stoppedAt is the fake's clock when it stopped the task.
+		if !w.StoppedAt.IsZero() && (got.StoppedAt.Before(stopping) || got.StoppedAt.After(w.StoppedAt)) {
+			t.Errorf("%s: StoppedAt %v, want between %v and %v", got.Family, got.StoppedAt, stopping, w.StoppedAt)
+		}
+		got.StoppedAt, w.StoppedAt = time.Time{}, time.Time{}
 		g, _ := json.Marshal(got)
 		e, _ := json.Marshal(w)
 		if !bytes.Equal(g, e) {
@@ -459,6 +657,8 @@ func TestProgress(t *testing.T) {
 		}
 	}
 }
+
+func ptr(n int) *int { return &n }
 
 func TestTasksWithoutTagOptionsCopyNone(t *testing.T) {
 	fake := startFake(t, "eu-west-1")
@@ -625,8 +825,18 @@ func TestStopTask(t *testing.T) {
 			if err != nil {
 				t.Fatalf("StopTask: %v", err)
 			}
-			if got := arnsOf(after); !slices.Equal(got, []string{keep}) {
-				t.Errorf("after the stop the scan reports %v, want only %s", got, keep)
+			// The stopped task is returned once, STOPPED, with how it
+			// ended; not again.
+			if got, want := arnsOf(after), slices.Sorted(slices.Values([]string{arn, keep})); !slices.Equal(got, want) {
+				t.Fatalf("after the stop the scan returns %v, want %v", got, want)
+			}
+			for _, task := range after {
+				if task.ARN == arn && (task.Status != "STOPPED" || task.StopCode != "UserInitiated" || task.StoppedReason != tc.wantReason) {
+					t.Errorf("the stopped task: status %s, stop code %s, reason %q", task.Status, task.StopCode, task.StoppedReason)
+				}
+			}
+			if again, _ := scan(t, src); !slices.Equal(arnsOf(again), []string{keep}) {
+				t.Errorf("the next scan returns %v, want only %s", arnsOf(again), keep)
 			}
 			// Stopping twice is harmless, as docs/cluster-scan.md promises for two scanners.
 			if err := src.StopTask(context.Background(), target, tc.reason); err != nil {

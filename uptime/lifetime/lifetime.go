@@ -12,6 +12,8 @@ package lifetime
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -163,15 +165,86 @@ func (v Verdict) EventTitle() string {
 }
 
 // EventText is the text of a crossing event: the state and message, then
-// the task's full ARN and cluster on lines of their own.
+// the task's size and use where known, its full ARN and cluster on lines
+// of their own.
 func (v Verdict) EventText() string {
-	return v.State.String() + ": " + v.Message + "\n" + Details(v.Task.Task)
+	return v.State.String() + ": " + v.Message + "\n" + UsageAndDetails(v.Task.Task, v.Task.Uptime)
 }
 
 // StopText is the text of the event sent when the maximum lifetime ends
 // the task.
 func (v Verdict) StopText(max time.Duration) string {
-	return fmt.Sprintf("stopping: max lifetime %s reached\ntask %s has run %s\n%s", Age(max), Name(v.Task.Task), Age(v.Task.Uptime), Details(v.Task.Task))
+	return fmt.Sprintf("stopping: max lifetime %s reached\ntask %s has run %s\n%s", Age(max), Name(v.Task.Task), Age(v.Task.Uptime), UsageAndDetails(v.Task.Task, v.Task.Uptime))
+}
+
+// UsageAndDetails are the lines that end an event text about a task that
+// has run for ran: its Usage, when the task has a task-level size, then
+// its Details.
+func UsageAndDetails(t uptime.Task, ran time.Duration) string {
+	if u := Usage(t, ran); u != "" {
+		return u + "\n" + Details(t)
+	}
+	return Details(t)
+}
+
+// Usage gives a task's task-level size and what it used in ran, as the
+// vCPU-hours and GB-hours Fargate bills: "1 vCPU, 2 GB: 26.1 vCPU-hours,
+// 52.1 GB-hours"; the size alone when ran is not positive (a task that
+// has not run), and "" for a task without a task-level size (an EC2 task
+// sized per container) or with one in no form ECS gives. ECS gives the
+// size in CPU units (1024 a vCPU) and MiB ("1024", "2048"), or as a task
+// definition may ("1 vCPU", "2 GB"); one of the two alone is given alone.
+func Usage(t uptime.Task, ran time.Duration) string {
+	vcpu, okCPU := size(t.CPU, 1024, "vcpu")
+	gb, okMem := size(t.Memory, 1024, "gb")
+	if !okCPU && !okMem {
+		return ""
+	}
+	var sizes, used []string
+	hours := ran.Hours()
+	if okCPU {
+		sizes = append(sizes, amount(vcpu)+" vCPU")
+		used = append(used, hoursOf(vcpu*hours)+" vCPU-hours")
+	}
+	if okMem {
+		sizes = append(sizes, amount(gb)+" GB")
+		used = append(used, hoursOf(gb*hours)+" GB-hours")
+	}
+	if ran <= 0 {
+		return strings.Join(sizes, ", ")
+	}
+	return strings.Join(sizes, ", ") + ": " + strings.Join(used, ", ")
+}
+
+// size reads a task-level size: a number of units (per whole) or a
+// number followed by the unit name ("1 vCPU", "2GB"), in wholes.
+func size(v string, per float64, unit string) (float64, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	divide := per
+	if n := len(v) - len(unit); n > 0 && strings.EqualFold(v[n:], unit) {
+		v, divide = strings.TrimSpace(v[:n]), 1
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(f > 0) || math.IsInf(f, 0) {
+		return 0, false
+	}
+	return f / divide, true
+}
+
+// amount writes a size with at most two decimals: "0.25", "1", "0.5".
+func amount(f float64) string {
+	return strconv.FormatFloat(math.Round(f*100)/100, 'f', -1, 64)
+}
+
+// hoursOf writes a use with one decimal ("26.1"), two under one ("0.04").
+func hoursOf(f float64) string {
+	if f < 1 {
+		return strconv.FormatFloat(f, 'f', 2, 64)
+	}
+	return strconv.FormatFloat(f, 'f', 1, 64)
 }
 
 // Details are the lines that end every event text about a task: its full

@@ -123,6 +123,50 @@ func TestMessages(t *testing.T) {
 	}
 }
 
+// A task with a task-level size gets its size and use in the threshold and
+// max-lifetime events, before the details.
+func TestMessagesWithSize(t *testing.T) {
+	j := NewJudge(Policy{Critical: 24 * time.Hour, MaxLifetime: 24 * time.Hour})
+	c := at(26*time.Hour + 3*time.Minute)
+	c.Tasks[0].Task.CPU, c.Tasks[0].Task.Memory = "1024", "2048"
+	v := j.Verdicts(c)[0]
+	use := "1 vCPU, 2 GB: 26.1 vCPU-hours, 52.1 GB-hours\ntask_arn: " + arn + "\ncluster: prod"
+	if got, want := v.EventText(), "CRITICAL: task db-migrate:42 (…/5c2f0b9e…) has run 26h03m, over 24h\n"+use; got != want {
+		t.Errorf("text\n got %q\nwant %q", got, want)
+	}
+	if got, want := v.StopText(24*time.Hour), "stopping: max lifetime 24h reached\ntask db-migrate:42 (…/5c2f0b9e…) has run 26h03m\n"+use; got != want {
+		t.Errorf("stop text\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	h := time.Hour
+	for _, c := range []struct {
+		name, cpu, mem string
+		ran            time.Duration
+		want           string
+	}{
+		{"the contract's example", "1024", "2048", 26*h + 3*time.Minute, "1 vCPU, 2 GB: 26.1 vCPU-hours, 52.1 GB-hours"},
+		{"the smallest Fargate size, ten minutes", "256", "512", 10 * time.Minute, "0.25 vCPU, 0.5 GB: 0.04 vCPU-hours, 0.08 GB-hours"},
+		{"a large one", "16384", "122880", 100 * h, "16 vCPU, 120 GB: 1600.0 vCPU-hours, 12000.0 GB-hours"},
+		{"units that are no round size", "300", "1000", h, "0.29 vCPU, 0.98 GB: 0.29 vCPU-hours, 0.98 GB-hours"},
+		{"as a task definition may write it", "1 vCPU", "2 GB", 2 * h, "1 vCPU, 2 GB: 2.0 vCPU-hours, 4.0 GB-hours"},
+		{"without a space, another case", "0.5vcpu", "1gb", 2 * h, "0.5 vCPU, 1 GB: 1.0 vCPU-hours, 2.0 GB-hours"},
+		{"not run yet: the size alone", "1024", "2048", 0, "1 vCPU, 2 GB"},
+		{"memory only", "", "4096", h, "4 GB: 4.0 GB-hours"},
+		{"cpu only", "2048", "", h, "2 vCPU: 2.0 vCPU-hours"},
+		{"no task-level size (EC2)", "", "", h, ""},
+		{"a size in no known form", "lots", "many", h, ""},
+		{"zero or negative", "0", "-1", h, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := Usage(uptime.Task{CPU: c.cpu, Memory: c.mem}, c.ran); got != c.want {
+				t.Errorf("Usage(%q, %q, %v) = %q, want %q", c.cpu, c.mem, c.ran, got, c.want)
+			}
+		})
+	}
+}
+
 func TestAge(t *testing.T) {
 	for _, c := range []struct {
 		d    time.Duration

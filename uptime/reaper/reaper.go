@@ -188,11 +188,12 @@ func (r *Reaper) reap(at time.Time, tu uptime.TaskUptime, s *uptime.Signals) {
 	}
 	over := fmt.Sprintf("ECS task %s has run %s, over its max lifetime %s (tag %s=%s).\n",
 		lifetime.Name(t), lifetime.Age(tu.Uptime), lifetime.Age(limit), r.policy.Tag, t.MaxLifetimeTag)
+	used := lifetime.UsageAndDetails(t, tu.Uptime) // its size and use, where known, then its details
 	if !r.policy.Stop {
 		st.announced = true
 		log.Warn("task is past its max lifetime; not stopping it: ECS_UPTIME_STOP_TASKS is not true")
 		s.Events = append(s.Events, event(title("would stop"),
-			over+"Not stopped: ECS_UPTIME_STOP_TASKS is not true, so ecs-uptime only reports what it would stop.\n"+lifetime.Details(t),
+			over+"Not stopped: ECS_UPTIME_STOP_TASKS is not true, so ecs-uptime only reports what it would stop.\n"+used,
 			uptime.AlertWarning, at))
 		return
 	}
@@ -200,7 +201,7 @@ func (r *Reaper) reap(at time.Time, tu uptime.TaskUptime, s *uptime.Signals) {
 	req := uptime.StopRequest{Task: t, Reason: reason}
 	if !st.announced {
 		req.Announce = []uptime.Event{event(title("stopping"),
-			over+fmt.Sprintf("Asking ECS to stop it (StopTask, reason %q).\n", reason)+lifetime.Details(t),
+			over+fmt.Sprintf("Asking ECS to stop it (StopTask, reason %q).\n", reason)+used,
 			uptime.AlertInfo, at)}
 	}
 	req.Done = func(ctx context.Context, err error) []uptime.Event {
@@ -216,7 +217,7 @@ func (r *Reaper) reap(at time.Time, tu uptime.TaskUptime, s *uptime.Signals) {
 			log.Info("ECS accepted the stop", slog.Int("refused_before", st.refusals))
 			st.refusals = 0
 			return []uptime.Event{event(title("stopped"),
-				over+"ECS accepted the stop: it stops the task's containers (SIGTERM, then SIGKILL after their stop timeout).\n"+lifetime.Details(t),
+				over+"ECS accepted the stop: it stops the task's containers (SIGTERM, then SIGKILL after their stop timeout).\n"+used,
 				uptime.AlertError, time.Time{})}
 		case ctx.Err() != nil:
 			log.Info("shutting down before ECS answered the stop; the next run asks again", slog.Any("error", err))

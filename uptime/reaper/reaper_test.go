@@ -249,6 +249,11 @@ func TestEventTexts(t *testing.T) {
 	task := oneOff("5c2f0b9e", "1440m")
 	details := "\ntask_arn: " + task.ARN + "\ncluster: prod\nstarted_by: ci/deploy-1234"
 	over := "ECS task db-migrate:42 (…/5c2f0b9e…) has run 26h03m, over its max lifetime 24h (tag ecs-uptime:max-lifetime=1440m).\n"
+	used := "\n1 vCPU, 2 GB: 26.1 vCPU-hours, 52.1 GB-hours"
+	sized := func(t uptime.Task, cpu, mem string) uptime.Task {
+		t.CPU, t.Memory = cpu, mem
+		return t
+	}
 	tests := []struct {
 		name  string
 		stop  bool
@@ -263,6 +268,13 @@ func TestEventTexts(t *testing.T) {
 			over + `Asking ECS to stop it (StopTask, reason "ecs-uptime: ran 26h03m, over its max lifetime 24h").` + details,
 			over + "ECS accepted the stop: it stops the task's containers (SIGTERM, then SIGKILL after their stop timeout)." + details,
 		}, []time.Time{t0, {}}},
+		{"with a task-level size: its size and use before the details", true, sized(task, "1024", "2048"), []string{
+			over + `Asking ECS to stop it (StopTask, reason "ecs-uptime: ran 26h03m, over its max lifetime 24h").` + used + details,
+			over + "ECS accepted the stop: it stops the task's containers (SIGTERM, then SIGKILL after their stop timeout)." + used + details,
+		}, []time.Time{t0, {}}},
+		{"would stop, sized", false, sized(task, "256", "512"), []string{
+			over + "Not stopped: ECS_UPTIME_STOP_TASKS is not true, so ecs-uptime only reports what it would stop.\n0.25 vCPU, 0.5 GB: 6.5 vCPU-hours, 13.0 GB-hours" + details,
+		}, []time.Time{t0}},
 		{"bad tag", true, oneOff("5c2f0b9e", "6 hours"), []string{
 			`ECS task db-migrate:42 (…/5c2f0b9e…) carries the tag ecs-uptime:max-lifetime with the value "6 hours", not a positive Go duration such as 6h or 90m.` +
 				"\necs-uptime never stops this task while the tag holds that value." + details,

@@ -133,14 +133,19 @@ func (w *Watch) Families() []string { return slices.Clone(w.families) }
 // Judge adds to s, for the cycle, the ecs.family.singleton check of every
 // (cluster, family) the Watch judges, and one event per onset of a
 // CRITICAL, titled "2 tasks of db-migrate running in prod", with the
-// cluster ARN and the family as aggregation key (uptime.Stage).
+// cluster ARN and the family as aggregation key and the ARNs of the tasks
+// it names in Event.Tasks (uptime.Stage).
 func (w *Watch) Judge(c *uptime.Cycle, s *uptime.Signals) {
 	for _, v := range w.Observe(*c) {
 		about := uptime.Subject{Family: v.Family, Cluster: v.Cluster}
 		s.Checks = append(s.Checks, uptime.Check{Name: uptime.CheckFamilySingleton, Status: v.State, Message: v.Message, About: about})
 		if v.Onset {
+			arns := make([]string, len(v.Tasks))
+			for i, t := range v.Tasks {
+				arns[i] = t.Task.ARN
+			}
 			s.Events = append(s.Events, uptime.Event{Title: v.EventTitle(), Text: v.EventText(), Alert: uptime.AlertError,
-				Key: v.AggregationKey(), At: s.At, About: about})
+				Key: v.AggregationKey(), At: s.At, About: about, Tasks: arns})
 		}
 	}
 }

@@ -257,3 +257,24 @@ func TestLengthsBounded(t *testing.T) {
 		t.Errorf("event text does not end with the cluster ARN:\n%s", text)
 	}
 }
+
+// The onset event names the ARNs of the family's tasks, oldest first, so
+// that a later stage knows which tasks it judged; the check names none.
+func TestJudgeNamesTheTasksOfTheOnset(t *testing.T) {
+	a := prod("db-migrate", "aaaaaaaa01", 3*time.Hour)
+	b := prod("db-migrate", "bbbbbbbb02", time.Minute)
+	w := New([]string{"db-migrate"})
+	var s uptime.Signals
+	w.Judge(&uptime.Cycle{Tasks: []uptime.TaskUptime{b, a}}, &s)
+	if len(s.Events) != 1 {
+		t.Fatalf("%d events, want the onset", len(s.Events))
+	}
+	if got, want := s.Events[0].Tasks, []string{a.Task.ARN, b.Task.ARN}; !slices.Equal(got, want) {
+		t.Errorf("the onset names %v, want %v", got, want)
+	}
+	s = uptime.Signals{}
+	w.Judge(&uptime.Cycle{Tasks: []uptime.TaskUptime{a}}, &s)
+	if len(s.Events) != 0 || len(s.Checks) != 1 {
+		t.Errorf("after the onset: %d events, %d checks; want 0 and 1", len(s.Events), len(s.Checks))
+	}
+}

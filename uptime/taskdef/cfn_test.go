@@ -62,6 +62,10 @@ var templates = map[string]struct {
 		twin:       "host-daemon.json",
 		twinParams: map[string]string{"Cluster": "prod", "Image": shippedImage + "-sidecar"},
 	},
+	"member-role.cfn.yaml": {
+		params:    map[string]string{"ScannerRoleArn": "arn:aws:iam::" + cfntest.Account + ":role/ecs-uptime-scan-TaskRole-AbCdEf"},
+		resources: map[string]string{"Role": "AWS::IAM::Role"},
+	},
 }
 
 // with returns a copy of base with more set.

@@ -93,6 +93,12 @@ func TestAWSCLI(t *testing.T) {
 	pending := f.AddTask(ecsfake.Task{Region: region, Cluster: "prod", LastStatus: "PENDING"})
 	ghost := f.AddTask(ecsfake.Task{Region: region, Cluster: "prod", Ghost: true, StartedAt: started})
 	stopped := f.AddTask(ecsfake.Task{Region: region, Cluster: "prod", LastStatus: "STOPPED", StartedAt: started})
+	created := started.Add(-time.Minute)
+	ended := f.AddTask(ecsfake.Task{Region: region, Cluster: "prod", Family: "db-migrate", StartedAt: started, CreatedAt: created,
+		CPU: "1024", Memory: "2048", ExecEnabled: true, Containers: []string{"init", "app"}})
+	f.SetLastStatus(ended, "DEACTIVATING")
+	f.StopAs(ended, "EssentialContainerExited", "Essential container in task exited",
+		ecsfake.Exit{Container: "init", Code: ecsfake.Code(0)}, ecsfake.Exit{Container: "app", Code: ecsfake.Code(137), Reason: "OutOfMemoryError: Container killed due to memory usage"})
 
 	t.Run("list-clusters, two per page", func(t *testing.T) {
 		f.Reset()
@@ -166,6 +172,63 @@ func TestAWSCLI(t *testing.T) {
 		}
 		if f := got.Failures[0]; f.Arn != ghost || f.Reason != "MISSING" {
 			t.Errorf("failure %+v, want %s MISSING", f, ghost)
+		}
+	})
+	t.Run("list-tasks --desired-status STOPPED", func(t *testing.T) {
+		out, stderr, code := aws("ecs", "list-tasks", "--cluster", "prod", "--desired-status", "STOPPED")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		got := decode[struct{ TaskArns []string }](t, out).TaskArns
+		if want := slices.Sorted(slices.Values([]string{stopped, ended})); !slices.Equal(got, want) {
+			t.Errorf("listed %v, want the two stopped tasks %v", got, want)
+		}
+	})
+	t.Run("describe-tasks: the lifecycle of a stopped task", func(t *testing.T) {
+		out, stderr, code := aws("ecs", "describe-tasks", "--cluster", "prod", "--tasks", ended)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		got := decode[struct {
+			Tasks []struct {
+				LastStatus, DesiredStatus, StopCode, StoppedReason, Cpu, Memory string
+				EnableExecuteCommand                                            bool
+				CreatedAt, StartedAt, StoppingAt, StoppedAt                     *string
+				Containers                                                      []struct {
+					Name, LastStatus, Reason string
+					ExitCode                 *int
+				}
+			}
+		}](t, out)
+		if len(got.Tasks) != 1 {
+			t.Fatalf("%d tasks:\n%s", len(got.Tasks), out)
+		}
+		task := got.Tasks[0]
+		if task.LastStatus != "STOPPED" || task.DesiredStatus != "STOPPED" || task.StopCode != "EssentialContainerExited" ||
+			task.StoppedReason != "Essential container in task exited" || task.Cpu != "1024" || task.Memory != "2048" || !task.EnableExecuteCommand {
+			t.Errorf("task parsed as %+v", task)
+		}
+		times := map[string]*string{"createdAt": task.CreatedAt, "startedAt": task.StartedAt, "stoppingAt": task.StoppingAt, "stoppedAt": task.StoppedAt}
+		parsed := map[string]time.Time{}
+		for name, v := range times {
+			if v == nil {
+				t.Errorf("no %s", name)
+				continue
+			}
+			at, err := time.Parse(time.RFC3339Nano, *v)
+			if err != nil {
+				t.Errorf("%s %q: %v", name, *v, err)
+			}
+			parsed[name] = at
+		}
+		if !parsed["createdAt"].Equal(created) || !parsed["startedAt"].Equal(started) ||
+			parsed["stoppingAt"].Before(started) || parsed["stoppedAt"].Before(parsed["stoppingAt"]) {
+			t.Errorf("times parsed as %v; want createdAt %v, startedAt %v, then stoppingAt and stoppedAt in order", parsed, created, started)
+		}
+		cs := task.Containers
+		if len(cs) != 2 || cs[0].Name != "init" || cs[0].ExitCode == nil || *cs[0].ExitCode != 0 || cs[0].Reason != "" ||
+			cs[1].ExitCode == nil || *cs[1].ExitCode != 137 || cs[1].Reason != "OutOfMemoryError: Container killed due to memory usage" || cs[1].LastStatus != "STOPPED" {
+			t.Errorf("containers parsed as %+v", cs)
 		}
 	})
 	t.Run("stop-task", func(t *testing.T) {

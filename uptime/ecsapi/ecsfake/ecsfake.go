@@ -8,11 +8,16 @@
 // it by AWS_ENDPOINT_URL_ECS (see Environ) or --endpoint-url.
 //
 // It follows AWS's documented behaviour where ecs-uptime depends on it:
-// pages of at most 100 with nextToken; ListTasks with desiredStatus RUNNING
-// lists the PENDING and RUNNING tasks whose desired status is RUNNING, not
-// the stopped ones; DescribeTasks refuses more than 100 tasks, answers
-// unknown ones in failures with reason MISSING, and returns resource tags
-// only with include TAGS; StopTask sets the desired status to STOPPED with
+// pages of at most 100 with nextToken; ListTasks lists the tasks whose
+// desired status is the one asked (RUNNING by default: the tasks on their
+// way to run or running, PROVISIONING to RUNNING; STOPPED: the tasks on
+// their way to stop or stopped, DEACTIVATING to STOPPED; PENDING: none);
+// DescribeTasks refuses more than 100 tasks, answers unknown ones in
+// failures with reason MISSING, and returns resource tags only with include
+// TAGS; a task carries its lifecycle as ECS gives it (lastStatus,
+// createdAt, startedAt, stoppingAt, stoppedAt, stopCode, stoppedReason,
+// each container's exit code and reason, the task-level cpu and memory,
+// enableExecuteCommand); StopTask sets the desired status to STOPPED with
 // stop code UserInitiated and the caller's reason, answers with the task
 // still RUNNING (stopping is asynchronous in ECS), and the task is STOPPED
 // for every later read. Errors come as the service sends them:
@@ -40,17 +45,20 @@
 // A test starts one with Start (or New), fills it with AddCluster and
 // AddTask, points its client at it with Setenv (in-process) or Environ (a
 // child process, such as the ecs-uptime binary), makes calls fail with
-// Inject, changes tasks with SetLastStatus, RemoveTask and BeforeServe, and
+// Inject, moves tasks through their lifecycle with SetLastStatus and
+// StopAs, changes them with RemoveTask and BeforeServe, and
 // reads what the client did with Calls, Requests (each with its arrival
 // time and account, for rate checks), Stops and AssumeRoles. A Go client should be ecsapi's: its
 // HTTP client works around an SDK race (a request body closed under
 // net/http) that a server as fast as this one makes likely.
 //
 // It is not a general ECS emulator: no services, task definitions or
-// container instances, and tasks change state only when a test says so.
+// container instances, and tasks change state only when a test says so
+// (StopTask aside).
 package ecsfake
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -115,11 +123,32 @@ type Task struct {
 	CapacityProvider string // capacityProviderName, none by default
 	StartedBy        string // none by default
 	// StartedAt is the task's startedAt, sent with millisecond precision as
-	// ECS does; zero sends none (a task not yet started).
+	// ECS does (as every time the fake sends); zero sends none (a task not
+	// yet started).
 	StartedAt time.Time
-	// LastStatus is PENDING, RUNNING (the default) or STOPPED. A STOPPED
-	// task has desired status STOPPED; the others RUNNING.
-	LastStatus       string
+	// CreatedAt is the task's createdAt; default 20 s before StartedAt, or
+	// when AddTask is called for a task not started.
+	CreatedAt time.Time
+	// LastStatus is one of Statuses; default RUNNING. A task on its way to
+	// run or running (PROVISIONING to RUNNING) has desired status RUNNING;
+	// one on its way to stop or stopped (DEACTIVATING to STOPPED) STOPPED.
+	LastStatus string
+	// StoppingAt is the task's stoppingAt, for a task on its way to stop
+	// or stopped; default when AddTask (or SetLastStatus) moves it there.
+	StoppingAt time.Time
+	// StopCode and StoppedReason are given to the task once its desired
+	// status is STOPPED; default EssentialContainerExited and "Essential
+	// container in task exited" (StopTask gives its own).
+	StopCode, StoppedReason string
+	// Exits are how the task's containers end once it is STOPPED; a
+	// container without one exits 137 (SIGKILL) with no reason.
+	Exits []Exit
+	// CPU and Memory are the task-level size (CPU units, MiB); default
+	// "256" and "512" for FARGATE, none for EC2 (sized per container).
+	// "-" sends none.
+	CPU, Memory string
+	// ExecEnabled is the task's enableExecuteCommand.
+	ExecEnabled      bool
 	AvailabilityZone string   // default the region + "a"
 	Tags             []Tag    // resource tags, sent only with include TAGS
 	Containers       []string // container names; default one named after the family
@@ -128,6 +157,33 @@ type Task struct {
 	// stopped and was purged between the two calls.
 	Ghost bool
 }
+
+// Statuses are the task lifecycle statuses, in their order
+// (docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html).
+var Statuses = []string{"PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING", "DEPROVISIONING", "STOPPED"}
+
+// desiredFor returns the desired status of a task in that lastStatus, and
+// whether the status is one of Statuses.
+func desiredFor(status string) (string, bool) {
+	i := slices.Index(Statuses, status)
+	switch {
+	case i < 0:
+		return "", false
+	case i <= slices.Index(Statuses, "RUNNING"):
+		return "RUNNING", true
+	}
+	return "STOPPED", true
+}
+
+// Exit is how one container of a stopped task ended.
+type Exit struct {
+	Container string // its name, as in Task.Containers
+	Code      *int   // its exitCode; nil sends none (it never ran)
+	Reason    string // ECS's reason, such as "CannotPullContainerError: …"; "" sends none
+}
+
+// Code returns a pointer to an exit code, for Exit.Code.
+func Code(n int) *int { return &n }
 
 // Tag is a resource tag.
 type Tag struct{ Key, Value string }
@@ -171,8 +227,11 @@ type Request struct {
 	Account string
 	Region  string
 	Cluster string // short name of the cluster the call names ("default" when none); "" for ListClusters
-	At      time.Time
-	Error   string // the __type answered, "" when served
+	// DesiredStatus is the desired status a ListTasks call lists
+	// (RUNNING when it names none); "" for the other operations.
+	DesiredStatus string
+	At            time.Time
+	Error         string // the __type answered, "" when served
 }
 
 // Stop is one StopTask call.
@@ -210,13 +269,11 @@ type cluster struct {
 
 type task struct {
 	Task
-	arn, clusterARN     string
-	hash                string // hex SHA-256 of the ARN, for the IDs of its ENI, containers…
-	desired             string
-	createdAt           time.Time
-	stoppingAt, stopped time.Time
-	stopCode, reason    string
-	version             int64
+	arn, clusterARN string
+	hash            string // hex SHA-256 of the ARN, for the IDs of its ENI, containers…
+	desired         string
+	stopped         time.Time
+	version         int64
 }
 
 // New starts a fake with no cluster. Close it when done.
@@ -362,12 +419,12 @@ func (s *Server) AddTask(spec Task) string {
 	if spec.Account == "" {
 		spec.Account = Account
 	}
-	switch spec.LastStatus {
-	case "":
+	if spec.LastStatus == "" {
 		spec.LastStatus = "RUNNING"
-	case "PENDING", "RUNNING", "STOPPED":
-	default:
-		panic("ecsfake: LastStatus " + spec.LastStatus + ": want PENDING, RUNNING or STOPPED")
+	}
+	desired, ok := desiredFor(spec.LastStatus)
+	if !ok {
+		panic("ecsfake: LastStatus " + spec.LastStatus + ": want one of " + strings.Join(Statuses, ", "))
 	}
 	if spec.Family == "" {
 		spec.Family = "app"
@@ -381,6 +438,10 @@ func (s *Server) AddTask(spec Task) string {
 	if spec.LaunchType == "" {
 		spec.LaunchType = "FARGATE"
 	}
+	if spec.LaunchType == "FARGATE" {
+		spec.CPU, spec.Memory = cmp.Or(spec.CPU, "256"), cmp.Or(spec.Memory, "512")
+	}
+	spec.Exits = slices.Clone(spec.Exits)
 	if spec.AvailabilityZone == "" {
 		spec.AvailabilityZone = spec.Region + "a"
 	}
@@ -388,7 +449,17 @@ func (s *Server) AddTask(spec Task) string {
 		spec.Containers = []string{spec.Family}
 	}
 	spec.Tags = slices.Clone(spec.Tags)
+	now := time.Now().Truncate(time.Millisecond)
 	spec.StartedAt = spec.StartedAt.Truncate(time.Millisecond)
+	switch {
+	case !spec.CreatedAt.IsZero():
+		spec.CreatedAt = spec.CreatedAt.Truncate(time.Millisecond)
+	case !spec.StartedAt.IsZero():
+		spec.CreatedAt = spec.StartedAt.Add(-20 * time.Second)
+	default:
+		spec.CreatedAt = now
+	}
+	spec.StoppingAt = spec.StoppingAt.Truncate(time.Millisecond)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -410,13 +481,14 @@ func (s *Server) AddTask(spec Task) string {
 	}
 	sum := sha256.Sum256([]byte(t.arn))
 	t.hash = hex.EncodeToString(sum[:])
-	t.createdAt = time.Now().Truncate(time.Millisecond)
 	if !spec.StartedAt.IsZero() {
-		t.createdAt = spec.StartedAt.Add(-20 * time.Second)
 		t.version = 3
 	}
+	if desired == "STOPPED" {
+		t.stopping(now, "", "")
+	}
 	if spec.LastStatus == "STOPPED" {
-		t.desired, t.stopped, t.stopCode, t.reason = "STOPPED", time.Now().Truncate(time.Millisecond), "EssentialContainerExited", "Essential container in task exited"
+		t.stopped = now
 	}
 	c.byID[spec.ID] = t
 	c.ids = append(c.ids, spec.ID)
@@ -441,33 +513,80 @@ func (s *Server) RemoveTask(arn string) {
 	}
 }
 
-// SetLastStatus moves a task to PENDING, RUNNING or STOPPED, as ECS would
-// (STOPPED sets its desired status to STOPPED too). It reports whether the
-// task exists.
+// SetLastStatus moves a task to one of Statuses, as ECS would: RUNNING
+// gives a task not started yet its startedAt; a status on the way to stop
+// (DEACTIVATING to STOPPED) sets the desired status to STOPPED, with
+// stoppingAt, the stop code and reason (Task.StopCode, StoppedReason or
+// their defaults) the first time; STOPPED sets stoppedAt and the
+// containers' exits (Task.Exits). It reports whether the task exists; it
+// panics on an unknown status.
 func (s *Server) SetLastStatus(arn, status string) bool {
+	desired, ok := desiredFor(status)
+	if !ok {
+		panic("ecsfake: SetLastStatus " + status + ": want one of " + strings.Join(Statuses, ", "))
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.tasks[arn]
 	if t == nil {
 		return false
 	}
-	switch status {
-	case "PENDING", "RUNNING":
-		t.LastStatus, t.desired = status, "RUNNING"
-	case "STOPPED":
-		t.stop(time.Now(), "EssentialContainerExited", "Essential container in task exited")
+	now := time.Now().Truncate(time.Millisecond)
+	switch {
+	case status == "STOPPED":
+		t.stop(now, "", "")
+	case desired == "STOPPED":
+		t.stopping(now, "", "")
+		t.LastStatus = status
 	default:
-		panic("ecsfake: SetLastStatus " + status + ": want PENDING, RUNNING or STOPPED")
+		t.LastStatus, t.desired = status, "RUNNING"
+		if status == "RUNNING" && t.StartedAt.IsZero() {
+			t.StartedAt = now
+		}
 	}
 	t.version++
 	return true
 }
 
+// StopAs stops the task as ECS would when it ends by itself or is stopped:
+// STOPPED with that stop code and reason, its containers ending as exits
+// say (a container without an Exit: 137). It reports whether the task
+// exists.
+func (s *Server) StopAs(arn, code, reason string, exits ...Exit) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tasks[arn]
+	if t == nil {
+		return false
+	}
+	t.Exits = slices.Clone(exits)
+	t.stop(time.Now(), code, reason)
+	t.version++
+	return true
+}
+
+// stopping sets the desired status to STOPPED, the first time with
+// stoppingAt (unless the test gave one), a stop code and reason (those
+// given, else the task's, else the defaults).
+func (t *task) stopping(now time.Time, code, reason string) {
+	if t.desired == "STOPPED" {
+		return
+	}
+	t.desired = "STOPPED"
+	if t.StoppingAt.IsZero() {
+		t.StoppingAt = now.Truncate(time.Millisecond)
+	}
+	t.StopCode = cmp.Or(code, t.StopCode, "EssentialContainerExited")
+	t.StoppedReason = cmp.Or(reason, t.StoppedReason, "Essential container in task exited")
+}
+
 func (t *task) stop(now time.Time, code, reason string) {
 	now = now.Truncate(time.Millisecond)
-	if t.desired != "STOPPED" {
-		t.desired, t.stoppingAt, t.stopCode, t.reason = "STOPPED", now, code, reason
+	if code != "" && t.desired == "STOPPED" && t.LastStatus != "STOPPED" {
+		// Told how it ended, after it was already on its way.
+		t.StopCode, t.StoppedReason = code, cmp.Or(reason, t.StoppedReason)
 	}
+	t.stopping(now, code, reason)
 	if t.LastStatus != "STOPPED" {
 		t.LastStatus, t.stopped = "STOPPED", now
 	}
@@ -583,6 +702,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if aerr == nil && op != ListClusters {
 		req.Cluster = clusterName(deref(in.Cluster))
+	}
+	if aerr == nil && op == ListTasks {
+		req.DesiredStatus = cmp.Or(deref(in.DesiredStatus), "RUNNING")
 	}
 
 	s.mu.Lock()
@@ -874,12 +996,12 @@ func (s *Server) stopTask(account, region string, in *request, now time.Time) (a
 	if t.desired == "STOPPED" {
 		return stopTaskOutput{Task: t.wire(false)}, nil // stopping twice changes nothing
 	}
-	t.desired, t.stoppingAt, t.stopCode, t.reason = "STOPPED", now.Truncate(time.Millisecond), "UserInitiated", reason
+	t.stopping(now, "UserInitiated", cmp.Or(reason, "Task stopped by user"))
 	t.version++
 	out := stopTaskOutput{Task: t.wire(false)}
 	// ECS answers at once and stops the task asynchronously; the fake
 	// finishes the stop before any later read.
-	t.stop(now, "UserInitiated", reason)
+	t.stop(now, "", "")
 	t.version++
 	return out, nil
 }

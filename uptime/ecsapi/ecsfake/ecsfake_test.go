@@ -497,3 +497,105 @@ func TestBeforeServeSeesEachRequest(t *testing.T) {
 		t.Errorf("hook saw %q", got)
 	}
 }
+
+// A task moves through its lifecycle as a test says: listed under its
+// desired status (RUNNING up to RUNNING, STOPPED from DEACTIVATING on),
+// with createdAt, startedAt once it runs, stoppingAt, stop code and reason
+// once it is on its way to stop, stoppedAt and each container's exit once
+// stopped; the task-level size and enableExecuteCommand throughout.
+func TestLifecycle(t *testing.T) {
+	const region = "eu-west-1"
+	f := ecsfake.Start(t)
+	created := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	arn := f.AddTask(ecsfake.Task{Region: region, Cluster: "jobs", Family: "db-migrate", LastStatus: "PROVISIONING", CreatedAt: created,
+		CPU: "1024", Memory: "2048", ExecEnabled: true, Containers: []string{"init", "app"}})
+	ec2 := f.AddTask(ecsfake.Task{Region: region, Cluster: "jobs", LaunchType: "EC2", StartedAt: time.Now()})
+	get := func(arn string) map[string]any {
+		t.Helper()
+		_, out, _ := call(t, f, region, ecsfake.DescribeTasks, `{"cluster":"jobs","tasks":["`+arn+`"]}`)
+		return out["tasks"].([]any)[0].(map[string]any)
+	}
+	listed := func(desired string) bool {
+		t.Helper()
+		_, out, _ := call(t, f, region, ecsfake.ListTasks, `{"cluster":"jobs","desiredStatus":"`+desired+`"}`)
+		return slices.Contains(strs(out["taskArns"]), arn)
+	}
+	containers := func(task map[string]any) []map[string]any {
+		var out []map[string]any
+		for _, c := range task["containers"].([]any) {
+			out = append(out, c.(map[string]any))
+		}
+		return out
+	}
+
+	first := get(arn)
+	for k, v := range map[string]any{"lastStatus": "PROVISIONING", "desiredStatus": "RUNNING", "createdAt": 1772366400.0,
+		"cpu": "1024", "memory": "2048", "enableExecuteCommand": true} {
+		if first[k] != v {
+			t.Errorf("PROVISIONING: %s = %v, want %v", k, first[k], v)
+		}
+	}
+	for _, k := range []string{"startedAt", "stoppingAt", "stoppedAt", "stopCode", "stoppedReason"} {
+		if _, ok := first[k]; ok {
+			t.Errorf("PROVISIONING: %s = %v, want none", k, first[k])
+		}
+	}
+	if !listed("RUNNING") || listed("STOPPED") {
+		t.Error("a PROVISIONING task is not listed under RUNNING alone")
+	}
+	if e := get(ec2); e["cpu"] != nil || e["memory"] != nil || e["enableExecuteCommand"] != false {
+		t.Errorf("an EC2 task: cpu %v memory %v exec %v, want no task-level size and exec off", e["cpu"], e["memory"], e["enableExecuteCommand"])
+	}
+
+	f.SetLastStatus(arn, "PENDING")
+	if got := get(arn); got["lastStatus"] != "PENDING" || got["startedAt"] != nil || containers(got)[0]["lastStatus"] != "PENDING" {
+		t.Errorf("PENDING: %v", got)
+	}
+	f.SetLastStatus(arn, "RUNNING")
+	running := get(arn)
+	if running["lastStatus"] != "RUNNING" || running["startedAt"] == nil || containers(running)[1]["lastStatus"] != "RUNNING" {
+		t.Errorf("RUNNING: %v", running)
+	}
+	f.SetLastStatus(arn, "DEACTIVATING")
+	deact := get(arn)
+	for k, v := range map[string]any{"lastStatus": "DEACTIVATING", "desiredStatus": "STOPPED", "stopCode": "EssentialContainerExited",
+		"stoppedReason": "Essential container in task exited", "startedAt": running["startedAt"]} {
+		if deact[k] != v {
+			t.Errorf("DEACTIVATING: %s = %v, want %v", k, deact[k], v)
+		}
+	}
+	if deact["stoppingAt"] == nil || deact["stoppedAt"] != nil {
+		t.Errorf("DEACTIVATING: stoppingAt %v, stoppedAt %v; want one, not the other", deact["stoppingAt"], deact["stoppedAt"])
+	}
+	if listed("RUNNING") || !listed("STOPPED") {
+		t.Error("a DEACTIVATING task is not listed under STOPPED alone")
+	}
+	f.StopAs(arn, "EssentialContainerExited", "Essential container in task exited",
+		ecsfake.Exit{Container: "init", Code: ecsfake.Code(0)}, ecsfake.Exit{Container: "app", Code: ecsfake.Code(1), Reason: "OutOfMemoryError: Container killed due to memory usage"})
+	stopped := get(arn)
+	if stopped["lastStatus"] != "STOPPED" || stopped["stoppedAt"] == nil || stopped["stoppingAt"] != deact["stoppingAt"] {
+		t.Errorf("STOPPED: %v", stopped)
+	}
+	cs := containers(stopped)
+	if cs[0]["exitCode"] != 0.0 || cs[0]["reason"] != nil || cs[1]["exitCode"] != 1.0 ||
+		cs[1]["reason"] != "OutOfMemoryError: Container killed due to memory usage" || cs[1]["lastStatus"] != "STOPPED" {
+		t.Errorf("containers of the stopped task: %v", cs)
+	}
+	never := f.AddTask(ecsfake.Task{Region: region, Cluster: "jobs", LastStatus: "PENDING"})
+	f.StopAs(never, "TaskFailedToStart", "CannotPullContainerError: pull image manifest has been retried 5 time(s)",
+		ecsfake.Exit{Container: "app", Reason: "CannotPullContainerError: ref not found"})
+	if c := containers(get(never))[0]; c["exitCode"] != nil || c["reason"] != "CannotPullContainerError: ref not found" {
+		t.Errorf("a container that never ran: %v", c)
+	}
+	f.Reset()
+	call(t, f, region, ecsfake.ListTasks, `{"cluster":"jobs","desiredStatus":"STOPPED"}`)
+	call(t, f, region, ecsfake.ListTasks, `{"cluster":"jobs"}`)
+	call(t, f, region, ecsfake.DescribeTasks, `{"cluster":"jobs","tasks":["`+arn+`"]}`)
+	var got []string
+	for _, r := range f.Requests() {
+		got = append(got, r.Op+" "+r.DesiredStatus)
+	}
+	if want := []string{"ListTasks STOPPED", "ListTasks RUNNING", "DescribeTasks "}; !slices.Equal(got, want) {
+		t.Errorf("requests %q, want %q", got, want)
+	}
+}

@@ -1,6 +1,7 @@
 package ecsfake
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -102,6 +103,7 @@ type wireContainer struct {
 	RuntimeID         string             `json:"runtimeId,omitempty"`
 	LastStatus        string             `json:"lastStatus"`
 	ExitCode          *int               `json:"exitCode,omitempty"`
+	Reason            string             `json:"reason,omitempty"`
 	NetworkBindings   []struct{}         `json:"networkBindings"`
 	NetworkInterfaces []networkInterface `json:"networkInterfaces"`
 	HealthStatus      string             `json:"healthStatus"`
@@ -130,7 +132,7 @@ type wireTask struct {
 	ConnectivityAt       *epoch          `json:"connectivityAt,omitempty"`
 	ContainerInstanceArn string          `json:"containerInstanceArn,omitempty"`
 	Containers           []wireContainer `json:"containers"`
-	CPU                  string          `json:"cpu"`
+	CPU                  string          `json:"cpu,omitempty"`
 	CreatedAt            *epoch          `json:"createdAt"`
 	DesiredStatus        string          `json:"desiredStatus"`
 	EnableExecuteCommand bool            `json:"enableExecuteCommand"`
@@ -142,7 +144,7 @@ type wireTask struct {
 	HealthStatus       string     `json:"healthStatus"`
 	LastStatus         string     `json:"lastStatus"`
 	LaunchType         string     `json:"launchType"`
-	Memory             string     `json:"memory"`
+	Memory             string     `json:"memory,omitempty"`
 	Overrides          overrides  `json:"overrides"`
 	PlatformFamily     string     `json:"platformFamily,omitempty"`
 	PlatformVersion    string     `json:"platformVersion,omitempty"`
@@ -160,6 +162,27 @@ type wireTask struct {
 	Version            int64      `json:"version"`
 }
 
+// size is a task-level cpu or memory as sent: "-" is none.
+func size(v string) string {
+	if v == "-" {
+		return ""
+	}
+	return v
+}
+
+// containerStatus is the lastStatus of a task's containers while the task
+// is in that lastStatus: PENDING until the task runs, RUNNING while it
+// runs and deactivates, STOPPED from STOPPING on.
+func containerStatus(task string) string {
+	switch task {
+	case "PROVISIONING", "PENDING", "ACTIVATING":
+		return "PENDING"
+	case "RUNNING", "DEACTIVATING":
+		return "RUNNING"
+	}
+	return "STOPPED"
+}
+
 // wire renders the task as ECS would, with its resource tags when tags.
 func (t *task) wire(tags bool) wireTask {
 	prefix := "arn:aws:ecs:" + t.Region + ":" + t.Account + ":"
@@ -168,27 +191,28 @@ func (t *task) wire(tags bool) wireTask {
 	ip := "10.0." + strconv.Itoa(int(h[0])%250) + "." + strconv.Itoa(int(h[1])%250+2)
 	attachID := h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 	w := wireTask{
-		Attributes:         []nameValue{{Name: "ecs.cpu-architecture", Value: "x86_64"}},
-		AvailabilityZone:   t.AvailabilityZone,
-		ClusterArn:         t.clusterARN,
-		CPU:                "256",
-		CreatedAt:          at(t.createdAt),
-		DesiredStatus:      t.desired,
-		Group:              t.Group,
-		HealthStatus:       "UNKNOWN",
-		LastStatus:         t.LastStatus,
-		LaunchType:         t.LaunchType,
-		Memory:             "512",
-		StartedAt:          at(t.StartedAt),
-		StartedBy:          t.StartedBy,
-		StopCode:           t.stopCode,
-		StoppedReason:      t.reason,
-		StoppingAt:         at(t.stoppingAt),
-		StoppedAt:          at(t.stopped),
-		ExecutionStoppedAt: at(t.stopped),
-		TaskArn:            t.arn,
-		TaskDefinitionArn:  prefix + "task-definition/" + t.Family + ":" + strconv.Itoa(t.Revision),
-		Version:            t.version,
+		Attributes:           []nameValue{{Name: "ecs.cpu-architecture", Value: "x86_64"}},
+		AvailabilityZone:     t.AvailabilityZone,
+		ClusterArn:           t.clusterARN,
+		CPU:                  size(t.CPU),
+		CreatedAt:            at(t.CreatedAt),
+		DesiredStatus:        t.desired,
+		EnableExecuteCommand: t.ExecEnabled,
+		Group:                t.Group,
+		HealthStatus:         "UNKNOWN",
+		LastStatus:           t.LastStatus,
+		LaunchType:           t.LaunchType,
+		Memory:               size(t.Memory),
+		StartedAt:            at(t.StartedAt),
+		StartedBy:            t.StartedBy,
+		StoppedAt:            at(t.stopped),
+		ExecutionStoppedAt:   at(t.stopped),
+		TaskArn:              t.arn,
+		TaskDefinitionArn:    prefix + "task-definition/" + t.Family + ":" + strconv.Itoa(t.Revision),
+		Version:              t.version,
+	}
+	if t.desired == "STOPPED" {
+		w.StopCode, w.StoppedReason, w.StoppingAt = t.StopCode, t.StoppedReason, at(t.StoppingAt)
 	}
 	w.CapacityProviderName = t.CapacityProvider
 	if t.LaunchType == "FARGATE" {
@@ -200,8 +224,8 @@ func (t *task) wire(tags bool) wireTask {
 		w.ContainerInstanceArn = prefix + "container-instance/" + t.Cluster + "/" + h[32:]
 	}
 	if !t.StartedAt.IsZero() {
-		w.Connectivity, w.ConnectivityAt = "CONNECTED", at(t.createdAt.Add(5*time.Second))
-		w.PullStartedAt, w.PullStoppedAt = at(t.createdAt.Add(8*time.Second)), at(t.StartedAt.Add(-2*time.Second))
+		w.Connectivity, w.ConnectivityAt = "CONNECTED", at(t.CreatedAt.Add(5*time.Second))
+		w.PullStartedAt, w.PullStoppedAt = at(t.CreatedAt.Add(8*time.Second)), at(t.StartedAt.Add(-2*time.Second))
 	}
 	w.Attachments = []attachment{{
 		ID: attachID, Type: "ElasticNetworkInterface", Status: "ATTACHED",
@@ -216,25 +240,28 @@ func (t *task) wire(tags bool) wireTask {
 	if t.LastStatus == "STOPPED" {
 		w.Attachments[0].Status = "DELETED"
 	}
+	status := containerStatus(t.LastStatus)
 	for i, name := range t.Containers {
 		c := wireContainer{
 			ContainerArn:      prefix + "container/" + t.Cluster + "/" + t.ID + "/" + attachID[:24] + strconv.Itoa(100000000000+i),
 			TaskArn:           t.arn,
 			Name:              name,
 			Image:             t.Account + ".dkr.ecr." + t.Region + ".amazonaws.com/" + t.Family + ":latest",
-			LastStatus:        t.LastStatus,
+			LastStatus:        status,
 			NetworkBindings:   []struct{}{},
 			NetworkInterfaces: []networkInterface{{AttachmentID: attachID, PrivateIpv4Address: ip}},
 			HealthStatus:      "UNKNOWN",
 			CPU:               "0",
 		}
-		if t.LastStatus != "PENDING" {
+		if !t.StartedAt.IsZero() {
 			c.RuntimeID = h[:32] + "-" + strconv.Itoa(1000000000+i)
 			c.ImageDigest = "sha256:" + h
 		}
 		if t.LastStatus == "STOPPED" {
-			code := 137
-			c.ExitCode = &code
+			c.ExitCode = Code(137)
+			if j := slices.IndexFunc(t.Exits, func(e Exit) bool { return e.Container == name }); j >= 0 {
+				c.ExitCode, c.Reason = t.Exits[j].Code, t.Exits[j].Reason
+			}
 		}
 		w.Containers = append(w.Containers, c)
 		w.Overrides.ContainerOverrides = append(w.Overrides.ContainerOverrides, containerOverride{Name: name})
