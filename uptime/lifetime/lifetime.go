@@ -82,7 +82,9 @@ func NewJudge(p Policy) *Judge { return &Judge{Policy: p, announced: map[string]
 // Judge adds the signals of one cycle to s (uptime.Stage): per task, the
 // ecs.task.lifetime check when a threshold is set, and one event per
 // crossing; when a task reached the max lifetime, the stop event instead
-// of a crossing event, and s.Exit (wrapping uptime.ErrStop).
+// of a crossing event, and s.Exit (wrapping uptime.ErrStop). A task the
+// cycle reports only (uptime.TaskUptime.ReportOnly: a service's task under
+// ECS_UPTIME_SERVICE_TASKS=report) gets none of these.
 func (j *Judge) Judge(c *uptime.Cycle, s *uptime.Signals) {
 	for i, v := range j.Verdicts(*c) {
 		about := uptime.Subject{Task: &c.Tasks[i].Task} // Verdicts keeps the cycle's order
@@ -112,7 +114,9 @@ func (j *Judge) Judge(c *uptime.Cycle, s *uptime.Signals) {
 
 // Verdicts returns the verdicts of one cycle, one per task, in the cycle's
 // order, and forgets the tasks the cycle no longer lists (but not those it
-// holds: a partial read says nothing about them).
+// holds: a partial read says nothing about them). A task the cycle reports
+// only (uptime.TaskUptime.ReportOnly) gets a verdict with its state and
+// message but no Check, Announce nor Stop.
 func (j *Judge) Verdicts(c uptime.Cycle) []Verdict {
 	out := make([]Verdict, 0, len(c.Tasks))
 	seen := make(map[string]bool, len(c.Tasks)+len(c.Held))
@@ -122,7 +126,15 @@ func (j *Judge) Verdicts(c uptime.Cycle) []Verdict {
 	for _, t := range c.Tasks {
 		seen[t.Task.ARN] = true
 		st := j.Policy.State(t.Uptime)
-		v := Verdict{Task: t, Check: j.Policy.Checks(), State: st, Message: j.message(t, st)}
+		v := Verdict{Task: t, State: st, Message: j.message(t, st)}
+		if t.ReportOnly {
+			// Reported, not judged: no check, no event, no stop, and no
+			// crossing remembered, so that a task judged later (its kind
+			// learnt) announces its state then.
+			out = append(out, v)
+			continue
+		}
+		v.Check = j.Policy.Checks()
 		if prev := j.announced[t.Task.ARN]; st > prev {
 			v.Announce = true
 		}

@@ -148,3 +148,28 @@ func TestJudgeKeepsHeldTasks(t *testing.T) {
 		t.Error("CRITICAL announced again after a cycle that only held the task (its cluster was unread)")
 	}
 }
+
+// A task reported only (a service's task under report, or one whose kind
+// is still being learnt) gets no check, no event and no stop however old;
+// once judged, it announces its state as a newly seen task would.
+func TestJudgeReportOnly(t *testing.T) {
+	j := NewJudge(Policy{Warning: 20 * time.Hour, Critical: 24 * time.Hour, MaxLifetime: 24 * time.Hour})
+	c := at(30 * time.Hour)
+	c.Tasks[0].ReportOnly = true
+	for range 2 {
+		var s uptime.Signals
+		j.Judge(&c, &s)
+		if len(s.Checks)+len(s.Events) > 0 || s.Exit != nil {
+			t.Fatalf("reported-only task: checks %v, events %v, exit %v; want none", s.Checks, s.Events, s.Exit)
+		}
+		if v := j.Verdicts(c)[0]; v.Check || v.Announce || v.Stop || v.State != Critical {
+			t.Fatalf("reported-only verdict %+v, want its state and no check, announce or stop", v)
+		}
+	}
+	c.Tasks[0].ReportOnly = false
+	var s uptime.Signals
+	j.Judge(&c, &s)
+	if len(s.Checks) != 1 || s.Checks[0].Status != Critical || len(s.Events) != 1 || s.Exit == nil {
+		t.Errorf("judged at last: checks %v, events %v, exit %v; want CRITICAL, its stop event and the exit", s.Checks, s.Events, s.Exit)
+	}
+}
