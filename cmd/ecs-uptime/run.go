@@ -17,6 +17,7 @@ import (
 	"ecs-uptime/uptime/dogstatsd"
 	"ecs-uptime/uptime/ecsmeta"
 	"ecs-uptime/uptime/health"
+	"ecs-uptime/uptime/kind"
 	"ecs-uptime/uptime/lifetime"
 	"ecs-uptime/uptime/reaper"
 	"ecs-uptime/uptime/singleton"
@@ -107,10 +108,12 @@ func wire(cfg *config.Config, src source, log *slog.Logger, now func() time.Time
 }
 
 // stages are the policy stages of the configuration, in the order they
-// judge a cycle: the gauges, the thresholds, the singleton watch, and the
+// judge a cycle: the scope of judgement (service tasks reported, judged or
+// skipped), the gauges, the thresholds, the singleton watch, and the
 // reaper when the source can stop tasks.
 func stages(cfg *config.Config, src source, log *slog.Logger) []uptime.Stage {
 	out := []uptime.Stage{
+		kind.Scope{Services: kind.Policy(cfg.ServiceTasks)},
 		uptime.Gauges{Containers: cfg.ContainerMetrics},
 		lifetime.NewJudge(lifetime.Policy{Warning: cfg.Warning, Critical: cfg.Critical, MaxLifetime: cfg.MaxLifetime}),
 	}
