@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -103,6 +104,14 @@ func TestSidecarServiceTasks(t *testing.T) {
 			}
 			if tc.kind != "" && n["ecs.task.uptime"] == 0 {
 				t.Errorf("no ecs.task.uptime gauge: %v", n)
+			}
+			// A max lifetime that does not apply is said, once.
+			wantLines := 0
+			if tc.kind == "service" && !tc.judged && strings.Contains(strings.Join(tc.env, " "), "ECS_UPTIME_MAX_LIFETIME=") {
+				wantLines = 1
+			}
+			if got := strings.Count(p.stderr.String(), "ECS_UPTIME_MAX_LIFETIME does not apply"); got != wantLines {
+				t.Errorf("%d lines saying the max lifetime does not apply, want %d; logs:\n%s", got, wantLines, p.stderr)
 			}
 			if judged := n["ecs.task.lifetime"] > 0 || n["event"] > 0; judged != tc.judged || tc.judged && (n["ecs.task.lifetime"] == 0 || n["event"] != 1) {
 				t.Errorf("checks %d, events %d; want judged %v (a check per cycle, one event)", n["ecs.task.lifetime"], n["event"], tc.judged)

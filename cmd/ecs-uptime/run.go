@@ -115,7 +115,7 @@ func stages(cfg *config.Config, src source, log *slog.Logger) []uptime.Stage {
 	out := []uptime.Stage{
 		kind.Scope{Services: kind.Policy(cfg.ServiceTasks)},
 		uptime.Gauges{Containers: cfg.ContainerMetrics},
-		lifetime.NewJudge(lifetime.Policy{Warning: cfg.Warning, Critical: cfg.Critical, MaxLifetime: cfg.MaxLifetime}),
+		judge(cfg, log),
 	}
 	if len(cfg.Singletons) > 0 {
 		out = append(out, singleton.New(cfg.Singletons))
@@ -124,6 +124,13 @@ func stages(cfg *config.Config, src source, log *slog.Logger) []uptime.Stage {
 		out = append(out, reaper.New(reaper.Policy{Stop: cfg.StopTasks, Tag: cfg.MaxLifetimeTag}, log))
 	}
 	return out
+}
+
+// judge is the thresholds stage of the configuration.
+func judge(cfg *config.Config, log *slog.Logger) *lifetime.Judge {
+	j := lifetime.NewJudge(lifetime.Policy{Warning: cfg.Warning, Critical: cfg.Critical, MaxLifetime: cfg.MaxLifetime})
+	j.Log = log
+	return j
 }
 
 // source is the Source chosen for the configuration, with what it reads

@@ -12,6 +12,7 @@ package lifetime
 
 import (
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -72,12 +73,18 @@ type Verdict struct {
 // A Judge is not safe for concurrent use; the pipeline calls it once per
 // cycle.
 type Judge struct {
-	Policy    Policy
+	Policy Policy
+	// Log gets the one line that says a max lifetime does not apply to a
+	// service's task (slog.Default when nil).
+	Log       *slog.Logger
 	announced map[string]State
+	unstopped map[string]bool // task ARNs whose max lifetime was said not to apply
 }
 
 // NewJudge returns a Judge for p.
-func NewJudge(p Policy) *Judge { return &Judge{Policy: p, announced: map[string]State{}} }
+func NewJudge(p Policy) *Judge {
+	return &Judge{Policy: p, announced: map[string]State{}, unstopped: map[string]bool{}}
+}
 
 // Judge adds the signals of one cycle to s (uptime.Stage): per task, the
 // ecs.task.lifetime check when a threshold is set, and one event per
@@ -88,6 +95,17 @@ func NewJudge(p Policy) *Judge { return &Judge{Policy: p, announced: map[string]
 func (j *Judge) Judge(c *uptime.Cycle, s *uptime.Signals) {
 	for i, v := range j.Verdicts(*c) {
 		about := uptime.Subject{Task: &c.Tasks[i].Task} // Verdicts keeps the cycle's order
+		if t := v.Task; t.ReportOnly && t.Task.Kind == uptime.KindService && j.Policy.MaxLifetime > 0 && !j.unstopped[t.Task.ARN] {
+			// Said once, not silently: whoever set the max lifetime
+			// meant it to stop this task.
+			j.unstopped[t.Task.ARN] = true
+			log := j.Log
+			if log == nil {
+				log = slog.Default()
+			}
+			log.Warn("ECS_UPTIME_MAX_LIFETIME does not apply to this task: it belongs to a service, and ECS_UPTIME_SERVICE_TASKS=report judges nothing about a service's task; set ECS_UPTIME_SERVICE_TASKS=judge for the max lifetime to stop it",
+				slog.String("task_arn", t.Task.ARN), slog.String("service", t.Task.Service), slog.Duration("max_lifetime", j.Policy.MaxLifetime))
+		}
 		if v.Check {
 			s.Checks = append(s.Checks, uptime.Check{Name: uptime.CheckTaskLifetime, Status: v.State, Message: v.Message, About: about})
 		}
@@ -145,6 +163,11 @@ func (j *Judge) Verdicts(c uptime.Cycle) []Verdict {
 	for arn := range j.announced {
 		if !seen[arn] {
 			delete(j.announced, arn)
+		}
+	}
+	for arn := range j.unstopped {
+		if !seen[arn] {
+			delete(j.unstopped, arn)
 		}
 	}
 	return out

@@ -1,6 +1,7 @@
 package lifetime
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -154,8 +155,11 @@ func TestJudgeKeepsHeldTasks(t *testing.T) {
 // once judged, it announces its state as a newly seen task would.
 func TestJudgeReportOnly(t *testing.T) {
 	j := NewJudge(Policy{Warning: 20 * time.Hour, Critical: 24 * time.Hour, MaxLifetime: 24 * time.Hour})
+	var logs strings.Builder
+	j.Log = slog.New(slog.NewTextHandler(&logs, nil))
 	c := at(30 * time.Hour)
 	c.Tasks[0].ReportOnly = true
+	c.Tasks[0].Task.Kind, c.Tasks[0].Task.Service = uptime.KindService, "web"
 	for range 2 {
 		var s uptime.Signals
 		j.Judge(&c, &s)
@@ -165,6 +169,10 @@ func TestJudgeReportOnly(t *testing.T) {
 		if v := j.Verdicts(c)[0]; v.Check || v.Announce || v.Stop || v.State != Critical {
 			t.Fatalf("reported-only verdict %+v, want its state and no check, announce or stop", v)
 		}
+	}
+	// The max lifetime that does not apply is said once, not silently.
+	if n := strings.Count(logs.String(), "ECS_UPTIME_MAX_LIFETIME does not apply"); n != 1 || !strings.Contains(logs.String(), "service=web") {
+		t.Errorf("max lifetime on a reported-only service task logged %d times, want once naming the service:\n%s", n, logs.String())
 	}
 	c.Tasks[0].ReportOnly = false
 	var s uptime.Signals
