@@ -79,7 +79,10 @@ func (k *kinds) learn(ctx context.Context, tasks []uptime.Task, urls map[string]
 		}
 		m.url = urls[arn]
 		switch {
-		case m.answered || m.url == "":
+		case m.answered || m.url == "" || !running(tasks[i]):
+			// A task none of whose containers runs sends nothing: its
+			// exited containers may outlive it for hours (the agent's
+			// cleanup wait), and it is not worth a request.
 		case m.skip > 0:
 			m.skip--
 		case len(due) < metadataPerRead:
@@ -105,6 +108,15 @@ func (k *kinds) learn(ctx context.Context, tasks []uptime.Task, urls map[string]
 		t.Kind = uptime.KindUnknown
 		t.KindPending = m.url != "" && m.failedReads < pendingReads
 	}
+}
+
+func running(t uptime.Task) bool {
+	for _, c := range t.Containers {
+		if c.Running {
+			return true
+		}
+	}
+	return false
 }
 
 // ask requests the metadata of the due tasks, concurrently, within

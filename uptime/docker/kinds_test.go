@@ -31,6 +31,7 @@ type fakeEngine struct {
 type fakeContainer struct {
 	taskARN, name string
 	env           []string
+	exited        bool
 }
 
 func (e *fakeEngine) set(id string, c *fakeContainer) {
@@ -66,7 +67,7 @@ func (e *fakeEngine) ContainerInspect(_ context.Context, id string, _ client.Con
 			docker.LabelTaskARN: c.taskARN, docker.LabelCluster: "prod", docker.LabelContainerName: c.name,
 			docker.LabelFamily: "f", docker.LabelVersion: "1",
 		}},
-		State: &dockercontainer.State{Running: true, StartedAt: time.Now().Add(-time.Hour).UTC().Format(time.RFC3339Nano)},
+		State: &dockercontainer.State{Running: !c.exited, StartedAt: time.Now().Add(-time.Hour).UTC().Format(time.RFC3339Nano)},
 	}}, nil
 }
 
@@ -144,7 +145,7 @@ func kindARN(id string) string {
 // unknown kind from the third, asked again with backoff (never twice a
 // read), its failure logged once and its recovery once; a task none of
 // whose containers carries the variable is of unknown kind at once and
-// never asked.
+// never asked, and neither is a task none of whose containers runs.
 func TestKindFromTaskMetadata(t *testing.T) {
 	meta := newMetadataServer(t)
 	web, job, flaky, bare, liar := kindARN("a1"), kindARN("b2"), kindARN("c3"), kindARN("d4"), kindARN("e5")
@@ -155,6 +156,7 @@ func TestKindFromTaskMetadata(t *testing.T) {
 		"flaky":     {taskARN: flaky, name: "app", env: meta.env("flaky")},
 		"bare":      {taskARN: bare, name: "app", env: []string{"PATH=/bin"}},
 		"liar":      {taskARN: liar, name: "app", env: meta.env("liar")},
+		"done":      {taskARN: kindARN("f7"), name: "app", env: meta.env("done"), exited: true},
 	}}
 	meta.answer("web-app", taskJSON(web, "web"))
 	meta.answer("web-proxy", taskJSON(web, "web"))
@@ -206,6 +208,9 @@ func TestKindFromTaskMetadata(t *testing.T) {
 	}
 	if got := meta.requests("job"); got != 1 {
 		t.Errorf("the one-off was asked %d times over 16 reads, want once", got)
+	}
+	if got := meta.requests("done"); got != 0 {
+		t.Errorf("a task none of whose containers runs was asked %d times, want never", got)
 	}
 	if want := []int{1, 2, 4, 8, 16}; fmt.Sprint(askedAt) != fmt.Sprint(want) {
 		t.Errorf("the failing task was asked in reads %v, want %v (backoff)", askedAt, want)
