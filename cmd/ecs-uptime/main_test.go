@@ -258,6 +258,7 @@ func TestBadConfigurationExits2BeforeSending(t *testing.T) {
 		{"auto with no endpoint", nil, "ECS_CONTAINER_METADATA_URI_V4 is not set"},
 		{"warning above critical", []string{"ECS_UPTIME_WARNING=25h", "ECS_UPTIME_CRITICAL=24h", "ECS_CONTAINER_METADATA_URI_V4=http://127.0.0.1:1/v4/x"}, `ECS_UPTIME_WARNING="25h": want less than ECS_UPTIME_CRITICAL`},
 		{"max lifetime in docker mode", []string{"ECS_UPTIME_SOURCE=docker", "ECS_UPTIME_MAX_LIFETIME=24h"}, `ECS_UPTIME_MAX_LIFETIME="24h": want it unset with ECS_UPTIME_SOURCE=docker`},
+		{"service tasks misspelled", []string{"ECS_UPTIME_SERVICE_TASKS=ignore", "ECS_CONTAINER_METADATA_URI_V4=http://127.0.0.1:1/v4/x"}, `ECS_UPTIME_SERVICE_TASKS="ignore": want report`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
