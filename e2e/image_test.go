@@ -198,7 +198,7 @@ const demoARN = "arn:aws:ecs:eu-west-1:123456789012:task/billing-prod/5c2f0b9e8d
 var demoTags = []string{
 	"task_arn:" + demoARN, "task_name:db-migrate", "task_family:db-migrate", "task_version:42",
 	"ecs_cluster_name:billing-prod", "cluster_arn:arn:aws:ecs:eu-west-1:123456789012:cluster/billing-prod",
-	"region:eu-west-1", "availability-zone:eu-west-1b", "aws_account:123456789012",
+	"region:eu-west-1", "availability-zone:eu-west-1b", "aws_account:123456789012", "ecs_task_kind:standalone",
 }
 
 func startDemoEndpoint(t testing.TB, age time.Duration) *demoEndpoint {
@@ -354,7 +354,7 @@ func TestImageDockerMode(t *testing.T) {
 	}
 	wantTags := []string{"task_arn:" + arn, "task_name:db-migrate", "task_family:db-migrate", "task_version:7",
 		"ecs_cluster_name:image-e2e", "cluster_arn:arn:aws:ecs:eu-west-1:123456789012:cluster/image-e2e",
-		"region:eu-west-1", "aws_account:123456789012"}
+		"region:eu-west-1", "aws_account:123456789012", "ecs_task_kind:unknown"} // no ECS_CONTAINER_METADATA_URI_V4 in its containers
 	last := gauges[len(gauges)-1]
 	if !slices.Equal(sorted(last.Tags), sorted(wantTags)) {
 		t.Errorf("tags\n got %q\nwant %q", sorted(last.Tags), sorted(wantTags))

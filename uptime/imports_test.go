@@ -12,7 +12,7 @@ import (
 // neither.
 func TestImportRules(t *testing.T) {
 	const mod = "ecs-uptime/uptime"
-	policies := []string{mod + "/lifetime", mod + "/singleton", mod + "/reaper", mod + "/stuck", mod + "/stoprecord"}
+	policies := []string{mod + "/kind", mod + "/lifetime", mod + "/singleton", mod + "/reaper", mod + "/stuck", mod + "/stoprecord"}
 	outputs := []string{mod + "/dogstatsd"}
 	out, err := exec.Command("go", "list", "-json=ImportPath,Imports", "./...").Output()
 	if err != nil {

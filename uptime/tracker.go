@@ -33,6 +33,13 @@ type TaskUptime struct {
 	Task       Task
 	Uptime     time.Duration     // now minus the earliest start ever seen for the task ARN
 	Containers []ContainerUptime // running containers with a start time only
+	// ReportOnly is set by the stage that scopes judgement (uptime/kind:
+	// a service's task under ECS_UPTIME_SERVICE_TASKS=report, a task whose
+	// kind its source is still learning): the stages after it report the
+	// task (its gauges, and the singleton watch counts it) but judge
+	// nothing about it: no ecs.task.lifetime check, no threshold event, no
+	// stop.
+	ReportOnly bool
 }
 
 // ContainerUptime is a running container and the time since its current start.

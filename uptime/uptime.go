@@ -36,7 +36,7 @@ type Task struct {
 	ClusterARN       string // full cluster ARN, when the source knows it
 	Region           string // from the task ARN
 	Account          string // AWS account ID, from the task ARN
-	AvailabilityZone string // empty on older agents and in docker mode
+	AvailabilityZone string // empty on older agents, and in docker mode until the task's metadata answered
 	Service          string // ECS service name, empty for standalone tasks
 	Containers       []Container
 

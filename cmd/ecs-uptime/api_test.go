@@ -118,13 +118,14 @@ func TestAPIModeScansEveryCluster(t *testing.T) {
 	wantMig := []string{"task_arn:" + mig, "task_name:db-migrate", "task_family:db-migrate", "task_version:42",
 		"ecs_cluster_name:batch", "cluster_arn:" + ecsfake.ClusterARN("us-east-1", "batch"), "region:us-east-1",
 		"availability-zone:us-east-1c", "aws_account:" + ecsfake.Account, "ecs_launch_type:FARGATE",
-		"ecs_capacity_provider:FARGATE_SPOT", "started_by:ci/deploy_1234", "team:data_eng"}
+		"ecs_capacity_provider:FARGATE_SPOT", "started_by:ci/deploy_1234", "team:data_eng", "ecs_task_kind:standalone"}
 	if got := first[mig].Tags; !slices.Equal(sorted(got), sorted(wantMig)) {
 		t.Errorf("db-migrate's tags\n got %q\nwant %q", got, wantMig)
 	}
 	wantSvc := []string{"task_arn:" + svc, "task_name:web", "task_family:web", "task_version:7", "ecs_cluster_name:prod",
 		"cluster_arn:" + ecsfake.ClusterARN("eu-west-1", "prod"), "region:eu-west-1", "availability-zone:eu-west-1b",
-		"aws_account:" + ecsfake.Account, "ecs_service:web", "ecs_launch_type:FARGATE", "started_by:ecs-svc/1234567890123456789", "team:front"}
+		"aws_account:" + ecsfake.Account, "ecs_service:web", "ecs_launch_type:FARGATE", "started_by:ecs-svc/1234567890123456789", "team:front",
+		"ecs_task_kind:service"}
 	if got := first[svc].Tags; !slices.Equal(sorted(got), sorted(wantSvc)) {
 		t.Errorf("the service task's tags\n got %q\nwant %q", got, wantSvc)
 	}

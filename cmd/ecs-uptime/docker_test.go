@@ -98,13 +98,15 @@ func TestDockerModeReportsEveryTask(t *testing.T) {
 	}{
 		{migrate,
 			[]string{"task_arn:" + migrate, "task_name:db-migrate", "task_family:db-migrate", "task_version:42", "ecs_cluster_name:billing",
-				"cluster_arn:arn:aws:ecs:eu-west-1:123456789012:cluster/billing", "region:eu-west-1", "aws_account:123456789012", "team:ops"},
+				"cluster_arn:arn:aws:ecs:eu-west-1:123456789012:cluster/billing", "region:eu-west-1", "aws_account:123456789012", "team:ops",
+				"ecs_task_kind:unknown"}, // no container carries ECS_CONTAINER_METADATA_URI_V4
 			appID,
 			[]string{"ecs_container_name:migrate", "container_name:" + name(appID), "container_id:" + appID, "docker_image:" + img,
 				"image_name:ecs-uptime-test/busybox", "short_image:busybox", "image_tag:1"}},
 		{web,
 			[]string{"task_arn:" + web, "task_name:web", "task_family:web", "task_version:7", "ecs_cluster_name:web-prod",
-				"cluster_arn:arn:aws:ecs:eu-west-1:123456789012:cluster/web-prod", "region:eu-west-1", "aws_account:123456789012", "team:ops"},
+				"cluster_arn:arn:aws:ecs:eu-west-1:123456789012:cluster/web-prod", "region:eu-west-1", "aws_account:123456789012", "team:ops",
+				"ecs_task_kind:unknown"},
 			webID,
 			[]string{"ecs_container_name:nginx", "container_name:" + name(webID), "container_id:" + webID, "docker_image:" + img,
 				"image_name:ecs-uptime-test/busybox", "short_image:busybox", "image_tag:1"}},

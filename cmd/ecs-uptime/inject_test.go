@@ -200,7 +200,7 @@ func TestInjectCommandUpdatesOnlyWhatIsGiven(t *testing.T) {
 		{"max lifetime off", []byte(first), []string{"--max-lifetime", "0"}, []string{`essential: true -> false`, `ECS_UPTIME_MAX_LIFETIME: "6h" -> (unset)`},
 			map[string]string{"ECS_UPTIME_MAX_LIFETIME": "", "ECS_UPTIME_WARNING": "1h", "ECS_UPTIME_CRITICAL": "2h"}},
 		{"the host daemon's image", daemon, []string{"--image", bumped}, []string{`image: "` + shipped + `" -> "` + bumped + `"`},
-			map[string]string{"ECS_UPTIME_SOURCE": "docker", "ECS_UPTIME_INTERVAL": "30s", "ECS_UPTIME_WARNING": "20h"}},
+			map[string]string{"ECS_UPTIME_SOURCE": "docker", "ECS_UPTIME_INTERVAL": "30s", "ECS_UPTIME_WARNING": "12h", "ECS_UPTIME_SERVICE_TASKS": "report"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

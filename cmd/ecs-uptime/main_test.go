@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -47,13 +48,15 @@ var wantTaskTags = []string{
 	"task_arn:" + ec2TaskARN, "task_name:curltest", "task_family:curltest", "task_version:26",
 	"ecs_cluster_name:default", "cluster_arn:arn:aws:ecs:us-west-2:111122223333:cluster/default",
 	"region:us-west-2", "availability-zone:us-west-2d", "aws_account:111122223333", "ecs_service:MyService",
+	"ecs_task_kind:service",
 }
 
 // endpoint serves AWS's ec2-task.json with the curl container started age
 // ago; down makes it answer 500 while set.
 type endpoint struct {
 	*httptest.Server
-	down atomic.Bool
+	down  atomic.Bool
+	reads atomic.Int64 // requests answered
 }
 
 func startEndpoint(t *testing.T, age time.Duration) *endpoint {
@@ -62,6 +65,34 @@ func startEndpoint(t *testing.T, age time.Duration) *endpoint {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveDoc(t, doc, age)
+}
+
+// startOneOffEndpoint serves ec2-task.json without its ServiceName: a
+// task run on its own (RunTask), which the thresholds judge.
+func startOneOffEndpoint(t *testing.T, age time.Duration) *endpoint {
+	t.Helper()
+	doc, err := os.ReadFile("testdata/ec2-task.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var task map[string]any
+	if err := json.Unmarshal(doc, &task); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := task["ServiceName"]; !ok {
+		t.Fatal("ec2-task.json has no ServiceName to take out")
+	}
+	delete(task, "ServiceName")
+	if doc, err = json.Marshal(task); err != nil {
+		t.Fatal(err)
+	}
+	return serveDoc(t, doc, age)
+}
+
+// serveDoc serves a /task document with the curl container started age ago.
+func serveDoc(t *testing.T, doc []byte, age time.Duration) *endpoint {
+	t.Helper()
 	task, err := fakeendpoint.NewTask(doc, "curl", age, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -72,6 +103,7 @@ func startEndpoint(t *testing.T, age time.Duration) *endpoint {
 			http.Error(w, "agent restarting", http.StatusInternalServerError)
 			return
 		}
+		e.reads.Add(1)
 		task.ServeHTTP(w, r)
 	}))
 	t.Cleanup(e.Close)
@@ -226,6 +258,7 @@ func TestBadConfigurationExits2BeforeSending(t *testing.T) {
 		{"auto with no endpoint", nil, "ECS_CONTAINER_METADATA_URI_V4 is not set"},
 		{"warning above critical", []string{"ECS_UPTIME_WARNING=25h", "ECS_UPTIME_CRITICAL=24h", "ECS_CONTAINER_METADATA_URI_V4=http://127.0.0.1:1/v4/x"}, `ECS_UPTIME_WARNING="25h": want less than ECS_UPTIME_CRITICAL`},
 		{"max lifetime in docker mode", []string{"ECS_UPTIME_SOURCE=docker", "ECS_UPTIME_MAX_LIFETIME=24h"}, `ECS_UPTIME_MAX_LIFETIME="24h": want it unset with ECS_UPTIME_SOURCE=docker`},
+		{"service tasks misspelled", []string{"ECS_UPTIME_SERVICE_TASKS=ignore", "ECS_CONTAINER_METADATA_URI_V4=http://127.0.0.1:1/v4/x"}, `ECS_UPTIME_SERVICE_TASKS="ignore": want report`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

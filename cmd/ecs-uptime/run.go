@@ -17,6 +17,7 @@ import (
 	"ecs-uptime/uptime/dogstatsd"
 	"ecs-uptime/uptime/ecsmeta"
 	"ecs-uptime/uptime/health"
+	"ecs-uptime/uptime/kind"
 	"ecs-uptime/uptime/lifetime"
 	"ecs-uptime/uptime/reaper"
 	"ecs-uptime/uptime/singleton"
@@ -115,14 +116,16 @@ func wire(cfg *config.Config, src source, log *slog.Logger, now func() time.Time
 }
 
 // stages are the policy stages of the configuration, in the order they
-// judge a cycle: the gauges, the thresholds, the singleton watch, the
-// reaper when the source can stop tasks and, with the api source (the one
-// that reads every status), the stuck watch and, last because it reads
-// what every other stage said, the record of judged tasks that stop.
+// judge a cycle: the scope of judgement (service tasks reported, judged or
+// skipped), the gauges, the thresholds, the singleton watch, the reaper
+// when the source can stop tasks and, with the api source (the one that
+// reads every status), the stuck watch and, last because it reads what
+// every other stage said, the record of judged tasks that stop.
 func stages(cfg *config.Config, src source, log *slog.Logger) []uptime.Stage {
 	out := []uptime.Stage{
+		kind.Scope{Services: kind.Policy(cfg.ServiceTasks)},
 		uptime.Gauges{Containers: cfg.ContainerMetrics},
-		lifetime.NewJudge(lifetime.Policy{Warning: cfg.Warning, Critical: cfg.Critical, MaxLifetime: cfg.MaxLifetime}),
+		judge(cfg, log),
 	}
 	if len(cfg.Singletons) > 0 {
 		out = append(out, singleton.New(cfg.Singletons))
@@ -134,6 +137,13 @@ func stages(cfg *config.Config, src source, log *slog.Logger) []uptime.Stage {
 		out = append(out, stuck.New(stuck.Policy{After: cfg.StuckAfter}), stoprecord.New())
 	}
 	return out
+}
+
+// judge is the thresholds stage of the configuration.
+func judge(cfg *config.Config, log *slog.Logger) *lifetime.Judge {
+	j := lifetime.NewJudge(lifetime.Policy{Warning: cfg.Warning, Critical: cfg.Critical, MaxLifetime: cfg.MaxLifetime})
+	j.Log = log
+	return j
 }
 
 // source is the Source chosen for the configuration, with what it reads

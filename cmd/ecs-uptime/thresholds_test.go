@@ -39,11 +39,11 @@ func split(ps []receiver.Packet) (gauges, checks, events []receiver.Packet) {
 	return
 }
 
-// The "done when": a task started 26 h ago, a 1 s interval: the
+// The "done when": a one-off started 26 h ago, a 1 s interval: the
 // service check arrives CRITICAL every second and one event arrives once.
 func TestCriticalEverySecondOneEvent(t *testing.T) {
 	agent := udpAgent(t)
-	ep := startEndpoint(t, 26*time.Hour)
+	ep := startOneOffEndpoint(t, 26*time.Hour)
 	p := start(t, "DD_DOGSTATSD_URL=udp://"+agent.Addr(), "ECS_CONTAINER_METADATA_URI_V4="+ep.URL+"/v4/abc", "ECS_UPTIME_INTERVAL=1s")
 	var got []receiver.Packet
 	deadline := time.Now().Add(6 * time.Second)
@@ -77,11 +77,11 @@ func TestCriticalEverySecondOneEvent(t *testing.T) {
 	}
 }
 
-// ECS_UPTIME_MAX_LIFETIME shorter than the task's age acts on the first
+// ECS_UPTIME_MAX_LIFETIME shorter than a one-off's age acts on the first
 // cycle: the event arrives, then the process exits 3, within two intervals.
 func TestMaxLifetimeExits3AfterTheEvent(t *testing.T) {
 	agent := udpAgent(t)
-	ep := startEndpoint(t, 26*time.Hour)
+	ep := startOneOffEndpoint(t, 26*time.Hour)
 	began := time.Now()
 	p := start(t, "DD_DOGSTATSD_URL=udp://"+agent.Addr(), "ECS_CONTAINER_METADATA_URI_V4="+ep.URL+"/v4/abc",
 		"ECS_UPTIME_INTERVAL=1s", "ECS_UPTIME_MAX_LIFETIME=24h")

@@ -41,6 +41,14 @@ const AllRegions = "all"
 // MaxScanConcurrency is the largest ECS_UPTIME_SCAN_CONCURRENCY.
 const MaxScanConcurrency = 64
 
+// ECS_UPTIME_SERVICE_TASKS values: what becomes of a service's tasks
+// (DESIGN.md, One-offs and service tasks).
+const (
+	ServiceTasksReport = "report" // gauges only, judged on nothing (the default)
+	ServiceTasksJudge  = "judge"  // judged as one-offs are
+	ServiceTasksSkip   = "skip"   // nothing sent
+)
+
 // APIInterval is ECS_UPTIME_INTERVAL's default with the api source: a scan
 // of an account costs API calls from a bucket every deploy tool shares.
 const APIInterval = 60 * time.Second
@@ -66,6 +74,7 @@ type Config struct {
 	LogLevel         string        `env:"ECS_UPTIME_LOG_LEVEL" envDefault:"info" form:"debug, info, warn or error"`
 	LogFormat        string        `env:"ECS_UPTIME_LOG_FORMAT" envDefault:"json" form:"json or text"`
 	Singletons       []string      `env:"ECS_UPTIME_SINGLETONS" envSeparator:"," form:"task family names separated by commas"`
+	ServiceTasks     string        `env:"ECS_UPTIME_SERVICE_TASKS" envDefault:"report" form:"report (a service's tasks get their gauges and are judged on nothing), judge (judged as one-offs are) or skip (nothing sent for them)"`
 
 	// The api source's own variables: refused with any other source.
 	Clusters       []string `env:"ECS_UPTIME_CLUSTERS" envSeparator:"," form:"ECS cluster names or ARNs separated by commas"`
@@ -187,6 +196,11 @@ func (c *Config) validate(environ map[string]string) []string {
 	default:
 		p = append(p, bad(environ, "ECS_UPTIME_SOURCE", ""))
 	}
+	switch c.ServiceTasks {
+	case ServiceTasksReport, ServiceTasksJudge, ServiceTasksSkip:
+	default:
+		p = append(p, bad(environ, "ECS_UPTIME_SERVICE_TASKS", ""))
+	}
 	if c.Interval < MinInterval {
 		p = append(p, bad(environ, "ECS_UPTIME_INTERVAL", ""))
 	}
@@ -259,7 +273,7 @@ var apiOnly = []string{"ECS_UPTIME_CLUSTERS", "ECS_UPTIME_REGIONS", "ECS_UPTIME_
 // reservedTagKeys are the tag keys ecs-uptime sets itself: a resource tag
 // copied under one of them would give a series two values for one key.
 var reservedTagKeys = []string{"task_arn", "task_name", "task_family", "task_version", "ecs_cluster_name", "cluster_arn",
-	"region", "availability-zone", "aws_account", "ecs_service", "ecs_launch_type", "ecs_capacity_provider", "started_by",
+	"region", "availability-zone", "aws_account", "ecs_service", "ecs_task_kind", "ecs_launch_type", "ecs_capacity_provider", "started_by",
 	"ecs_task_status", "ecs_exec", "env", "service", "version"}
 
 // The forms of names ECS and AWS accept. They are checked by hand, not

@@ -14,7 +14,8 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Source != SourceAuto || c.Interval != 15*time.Second || c.ContainerMetrics || c.Warning != 0 ||
-		c.Critical != 24*time.Hour || c.MaxLifetime != 0 || c.LogLevel != "info" || c.LogFormat != "json" || c.HealthPort != 18125 {
+		c.Critical != 24*time.Hour || c.MaxLifetime != 0 || c.LogLevel != "info" || c.LogFormat != "json" || c.HealthPort != 18125 ||
+		c.ServiceTasks != ServiceTasksReport {
 		t.Errorf("defaults = %+v", c)
 	}
 	if got := c.AgentAddr(); got != "localhost:8125" {
@@ -85,6 +86,10 @@ func TestGoodValues(t *testing.T) {
 			"ECS_UPTIME_CLUSTERS": "prod,arn:aws:ecs:eu-west-1:222222222222:cluster/batch"},
 		{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_ACCOUNTS": "organization", "ECS_UPTIME_CLUSTERS": "arn:aws:ecs:eu-west-1:333333333333:cluster/batch"},
 		{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_SCAN_CONCURRENCY": "1"},
+		{"ECS_UPTIME_SERVICE_TASKS": "report"},
+		{"ECS_UPTIME_SERVICE_TASKS": "judge", "ECS_UPTIME_SOURCE": "docker"},
+		{"ECS_UPTIME_SERVICE_TASKS": "skip", "ECS_UPTIME_SOURCE": "api"},
+		{"ECS_UPTIME_SERVICE_TASKS": "skip", "ECS_UPTIME_SOURCE": "ecs", "ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/abc"},
 	} {
 		if _, err := Load(env); err != nil {
 			t.Errorf("Load(%v): %v", env, err)
@@ -184,6 +189,10 @@ func TestBadValues(t *testing.T) {
 		{"singletons with auto in a task", map[string]string{"ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/abc", "ECS_UPTIME_SINGLETONS": "db-migrate"}, `ECS_UPTIME_SINGLETONS="db-migrate": want it unset with the ecs source`},
 		{"singleton family with a revision", map[string]string{"ECS_UPTIME_SOURCE": "docker", "ECS_UPTIME_SINGLETONS": "db-migrate:42"}, `ECS_UPTIME_SINGLETONS="db-migrate:42": want task family names (letters, digits, - and _) separated by commas, not "db-migrate:42"`},
 		{"singletons with an empty item", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_SINGLETONS": "a,,b"}, `ECS_UPTIME_SINGLETONS="a,,b"`},
+		// Service tasks.
+		{"service tasks misspelled", map[string]string{"ECS_UPTIME_SERVICE_TASKS": "ignore"}, `ECS_UPTIME_SERVICE_TASKS="ignore": want report (a service's tasks get their gauges and are judged on nothing), judge (judged as one-offs are) or skip (nothing sent for them)`},
+		{"service tasks in capitals", map[string]string{"ECS_UPTIME_SERVICE_TASKS": "Skip"}, `ECS_UPTIME_SERVICE_TASKS="Skip": want report`},
+		{"task tag that is the task kind", map[string]string{"ECS_UPTIME_SOURCE": "api", "ECS_UPTIME_TASK_TAGS": "ecs_task_kind"}, `would give each series two ecs_task_kind tags`},
 		{"misspelled variable", map[string]string{"ECS_UPTIME_CRITICIAL": "2h"}, `ECS_UPTIME_CRITICIAL="2h": not a variable ecs-uptime reads; want ECS_UPTIME_CRITICAL`},
 		{"unknown variable", map[string]string{"ECS_UPTIME_TIMEOUT": "5s"}, `ECS_UPTIME_TIMEOUT="5s": not a variable ecs-uptime reads; want one of ECS_UPTIME_SOURCE, ECS_UPTIME_INTERVAL`},
 		{"wrong case", map[string]string{"ECS_UPTIME_interval": "1m"}, `want ECS_UPTIME_INTERVAL`},

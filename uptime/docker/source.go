@@ -12,7 +12,15 @@
 // breaks (the engine stopped or restarted), the next read lists and inspects
 // everything again, and fails, sending nothing, while the engine is away.
 //
-// It only reads: it never starts, stops or changes a container.
+// The engine does not know whether a task belongs to a service. The first
+// time a read sees a task, it asks the task's own metadata once (kinds.go):
+// GET <ECS_CONTAINER_METADATA_URI_V4>/task, the URL found in the
+// environment of one of the task's containers, which the ECS agent answers
+// from the host too. The answer's ServiceName gives the task's kind, its
+// ecs_service and availability-zone tags; it is kept for the task's life.
+//
+// It only reads: it never starts, stops or changes a container, and it
+// sends the task metadata endpoint nothing but that GET.
 package docker
 
 import (
@@ -31,6 +39,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"ecs-uptime/uptime"
+	"ecs-uptime/uptime/ecsmeta"
 )
 
 // The labels the ECS agent puts on every container it starts.
@@ -72,6 +81,8 @@ type Source struct {
 	dirty    map[string]struct{}  // IDs an event named since their last inspect
 	known    map[string]container // ID → what the last inspect said
 	warned   map[string]struct{}  // IDs whose bad task ARN label was logged
+
+	kinds *kinds // what each task's own metadata said; used by Tasks only
 }
 
 // container is what the last inspect said about a labelled container.
@@ -82,6 +93,10 @@ type container struct {
 	image                             string
 	running                           bool
 	startedAt                         time.Time // zero if it never started
+	// metadataURL is the container's ECS_CONTAINER_METADATA_URI_V4, the
+	// one variable of its environment the source keeps: its task's own
+	// metadata tells a service's task from a one-off.
+	metadataURL string
 }
 
 // Option configures a Source.
@@ -91,6 +106,10 @@ type Option func(*Source)
 // event stream is healthy (DefaultReconcile by default).
 func WithReconcile(d time.Duration) Option { return func(s *Source) { s.reconcile = d } }
 
+// WithMetadataTimeout sets how long one read waits, at most, for the task
+// metadata it asks (DefaultMetadataTimeout by default).
+func WithMetadataTimeout(d time.Duration) Option { return func(s *Source) { s.kinds.timeout = d } }
+
 // New returns a Source reading through engine, logging to log
 // (slog.Default when nil).
 func New(engine Engine, log *slog.Logger, opts ...Option) *Source {
@@ -99,7 +118,8 @@ func New(engine Engine, log *slog.Logger, opts ...Option) *Source {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	s := &Source{engine: engine, log: log, now: time.Now, reconcile: DefaultReconcile, ctx: ctx, stop: stop,
-		dirty: map[string]struct{}{}, known: map[string]container{}, warned: map[string]struct{}{}}
+		dirty: map[string]struct{}{}, known: map[string]container{}, warned: map[string]struct{}{},
+		kinds: newKinds(log)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -131,7 +151,8 @@ func (s *Source) Close() error {
 func labelled() client.Filters { return make(client.Filters).Add("label", LabelTaskARN) }
 
 // Tasks returns the ECS tasks with at least one container on the engine,
-// running or not (an exited init container still marks its task's start).
+// running or not (an exited init container still marks its task's start),
+// each with its kind as far as its own metadata told it (see kinds.go).
 func (s *Source) Tasks(ctx context.Context) ([]uptime.Task, error) {
 	s.mu.Lock()
 	if !s.watching && s.ctx.Err() == nil {
@@ -160,14 +181,16 @@ func (s *Source) Tasks(ctx context.Context) ([]uptime.Task, error) {
 		return nil, err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if list {
 		s.listedAt = s.now()
 		if full && s.watching {
 			s.synced = true
 		}
 	}
-	return s.group(), nil
+	tasks, urls := s.group()
+	s.mu.Unlock()
+	s.kinds.learn(ctx, tasks, urls)
+	return tasks, nil
 }
 
 // refresh inspects what needs it: every listed container on a full read,
@@ -284,6 +307,14 @@ func inspected(c dockercontainer.InspectResponse) (container, error) {
 	if c.State == nil {
 		return out, errors.New("State: missing in the engine's answer")
 	}
+	if c.Config != nil {
+		for _, kv := range c.Config.Env {
+			if v, ok := strings.CutPrefix(kv, ecsmeta.EnvVar+"="); ok {
+				out.metadataURL = v
+				break
+			}
+		}
+	}
 	out.running = c.State.Running && !c.State.Restarting // paused counts as running: the task still exists
 	if c.State.StartedAt != "" {
 		t, err := time.Parse(time.RFC3339Nano, c.State.StartedAt)
@@ -298,11 +329,14 @@ func inspected(c dockercontainer.InspectResponse) (container, error) {
 }
 
 // group turns the known containers into tasks by their task ARN label,
-// leaving out the containers the ECS agent adds (~internal~ecs…). A
+// leaving out the containers the ECS agent adds (~internal~ecs…), and
+// returns with them, per task ARN, the metadata URL of one of the task's
+// containers (none for a task none of whose containers has one). A
 // container whose task ARN label is not an ECS task ARN is left out with a
 // warning, once: it was not started by the ECS agent. The caller holds s.mu.
-func (s *Source) group() []uptime.Task {
+func (s *Source) group() ([]uptime.Task, map[string]string) {
 	byARN := map[string]*uptime.Task{}
+	urls := map[string]string{}
 	for id, c := range s.known {
 		if uptime.AgentContainer("", c.name) {
 			continue
@@ -322,6 +356,10 @@ func (s *Source) group() []uptime.Task {
 			t = &task
 			byARN[c.taskARN] = t
 		}
+		// The smallest URL, so that a task keeps asking the same one.
+		if u := c.metadataURL; u != "" && (urls[c.taskARN] == "" || u < urls[c.taskARN]) {
+			urls[c.taskARN] = u
+		}
 		t.Containers = append(t.Containers, uptime.Container{
 			Name:        c.name,
 			RuntimeName: c.runtimeName,
@@ -340,7 +378,7 @@ func (s *Source) group() []uptime.Task {
 		tasks = append(tasks, *t)
 	}
 	sort.Slice(tasks, func(i, j int) bool { return tasks[i].ARN < tasks[j].ARN })
-	return tasks
+	return tasks, urls
 }
 
 func shortID(id string) string {

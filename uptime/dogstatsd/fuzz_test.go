@@ -135,6 +135,9 @@ func FuzzSinkLine(f *testing.F) {
 		}
 		task := uptime.Task{ARN: arn, Family: family, Revision: revision, Cluster: cluster, ClusterARN: clusterARN,
 			Region: region, AvailabilityZone: az, Account: account, Service: service}
+		if service != "" {
+			task.Kind = uptime.KindService
+		}
 		ctr := uptime.Container{Name: ctrName, RuntimeName: runtimeName, ID: id, Image: image, Running: true}
 		c := uptime.Cycle{At: time.Unix(1764064800, 0), Tasks: []uptime.TaskUptime{{Task: task, Uptime: up,
 			Containers: []uptime.ContainerUptime{{Container: ctr, Uptime: up / 2}}}}}
@@ -160,6 +163,11 @@ func FuzzSinkLine(f *testing.F) {
 			{"ecs_cluster_name", cluster}, {"cluster_arn", clusterARN}, {"region", region}, {"availability-zone", az},
 			{"aws_account", account}, {"ecs_service", service}} {
 			taskTags = add(taskTags, kv[0], kv[1])
+		}
+		if service != "" {
+			taskTags = append(taskTags, "ecs_task_kind:service")
+		} else {
+			taskTags = append(taskTags, "ecs_task_kind:unknown")
 		}
 		img := dogstatsd.SplitImage(image)
 		ctrTags := slices.Clone(taskTags)

@@ -54,7 +54,8 @@ func (l *tagList) add(key, value string) {
 func Tag(key, value string) string { return key + ":" + Sanitize(value) }
 
 // TaskTags returns the tags of a task's series. Tags whose value is unknown
-// (no service, no availability zone) are left out rather than sent empty.
+// (no service, no availability zone) are left out rather than sent empty;
+// ecs_task_kind is always there (unknown when the source could not tell).
 func TaskTags(t uptime.Task) []string {
 	tags := make(tagList, 0, 15+len(t.ResourceTags))
 	tags.add(TagTaskARN, t.ARN)
@@ -67,6 +68,7 @@ func TaskTags(t uptime.Task) []string {
 	tags.add(TagAvailabilityZone, t.AvailabilityZone)
 	tags.add(TagAccount, t.Account)
 	tags.add(TagService, t.Service)
+	tags.add(TagTaskKind, t.Kind.String())
 	tags.add(TagLaunchType, t.LaunchType)
 	tags.add(TagCapacityProvider, t.CapacityProvider)
 	tags.add(TagStartedBy, t.StartedBy)

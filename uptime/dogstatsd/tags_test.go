@@ -59,29 +59,33 @@ func TestTaskAndContainerTags(t *testing.T) {
 	task := uptime.Task{
 		ARN: "arn:aws:ecs:us-west-2:111122223333:task/default/158d", Family: "curltest", Revision: "26",
 		Cluster: "default", ClusterARN: "arn:aws:ecs:us-west-2:111122223333:cluster/default",
-		Region: "us-west-2", Account: "111122223333", AvailabilityZone: "us-west-2d", Service: "My|Service",
+		Region: "us-west-2", Account: "111122223333", AvailabilityZone: "us-west-2d", Service: "My|Service", Kind: uptime.KindService,
 	}
 	want := []string{
 		"task_arn:arn:aws:ecs:us-west-2:111122223333:task/default/158d", "task_name:curltest", "task_family:curltest",
 		"task_version:26", "ecs_cluster_name:default", "cluster_arn:arn:aws:ecs:us-west-2:111122223333:cluster/default",
 		"region:us-west-2", "availability-zone:us-west-2d", "aws_account:111122223333", "ecs_service:My_Service",
+		"ecs_task_kind:service",
 	}
 	if got := TaskTags(task); !slices.Equal(got, want) {
 		t.Errorf("TaskTags\n got %q\nwant %q", got, want)
 	}
-	// Unknown values are left out, not sent empty.
-	task.Service, task.AvailabilityZone, task.ClusterARN = "", "", ""
+	// Unknown values are left out, not sent empty; an unknown kind says so.
+	task.Service, task.AvailabilityZone, task.ClusterARN, task.Kind = "", "", "", uptime.KindUnknown
 	for _, tag := range TaskTags(task) {
 		if tag[len(tag)-1] == ':' {
 			t.Errorf("empty tag %q", tag)
 		}
 	}
+	if got := TaskTags(task); !slices.Contains(got, "ecs_task_kind:unknown") {
+		t.Errorf("TaskTags of a task of unknown kind %q, want ecs_task_kind:unknown", got)
+	}
 	// The api source's fields and the resource tags it copies.
 	api := uptime.Task{ARN: "arn:aws:ecs:eu-west-1:123456789012:task/prod/5c2f", Family: "db-migrate", Revision: "42",
-		LaunchType: "FARGATE", CapacityProvider: "FARGATE_SPOT", StartedBy: "ci/job#1234",
+		LaunchType: "FARGATE", CapacityProvider: "FARGATE_SPOT", StartedBy: "ci/job#1234", Kind: uptime.KindStandalone,
 		ResourceTags: []uptime.ResourceTag{{Key: "CostCenter", Value: "42,a|b"}, {Key: "team:owner", Value: "data"}, {Key: "Empty", Value: ""}}}
 	wantAPI := []string{"task_arn:arn:aws:ecs:eu-west-1:123456789012:task/prod/5c2f", "task_name:db-migrate", "task_family:db-migrate",
-		"task_version:42", "ecs_launch_type:FARGATE", "ecs_capacity_provider:FARGATE_SPOT", "started_by:ci/job_1234",
+		"task_version:42", "ecs_task_kind:standalone", "ecs_launch_type:FARGATE", "ecs_capacity_provider:FARGATE_SPOT", "started_by:ci/job_1234",
 		"costcenter:42_a_b", "team_owner:data"}
 	if got := TaskTags(api); !slices.Equal(got, wantAPI) {
 		t.Errorf("TaskTags of an api task\n got %q\nwant %q", got, wantAPI)

@@ -75,6 +75,17 @@ func (c *Client) URL() string { return c.url }
 // the ECS agent added (pause and other internal containers) left out. It
 // implements uptime.Source.
 func (c *Client) Tasks(ctx context.Context) ([]uptime.Task, error) {
+	t, err := c.Task(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return []uptime.Task{t}, nil
+}
+
+// Task reads the task metadata and returns the task, as Tasks does. Its
+// Kind is service when the metadata names a service (ServiceName), else
+// standalone.
+func (c *Client) Task(ctx context.Context) (uptime.Task, error) {
 	var meta taskMetadata
 	wait := c.backoff
 	var err error
@@ -85,20 +96,20 @@ func (c *Client) Tasks(ctx context.Context) ([]uptime.Task, error) {
 			break
 		}
 		if !retry || attempt >= c.attempts {
-			return nil, err
+			return uptime.Task{}, err
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%w (gave up: %w)", err, ctx.Err())
+			return uptime.Task{}, fmt.Errorf("%w (gave up: %w)", err, ctx.Err())
 		case <-time.After(wait):
 		}
 		wait *= 2
 	}
 	task, err := meta.task()
 	if err != nil {
-		return nil, fmt.Errorf("task metadata %s: %w", c.url, err)
+		return uptime.Task{}, fmt.Errorf("task metadata %s: %w", c.url, err)
 	}
-	return []uptime.Task{task}, nil
+	return task, nil
 }
 
 // get makes one attempt; retry says whether another attempt could succeed.
@@ -130,14 +141,15 @@ func (c *Client) get(ctx context.Context, into *taskMetadata) (retry bool, err e
 
 // taskMetadata holds the fields of the v4 /task answer that ecs-uptime uses.
 // Absent fields stay empty: no AvailabilityZone on older agents, no
-// ServiceName for standalone tasks or agents before 1.63.1, no StartedAt
-// while a container is PULLED or CREATED.
+// ServiceName nor Group for standalone tasks or agents before 1.63.1, no
+// StartedAt while a container is PULLED or CREATED.
 type taskMetadata struct {
 	Cluster          string              `json:"Cluster"`
 	TaskARN          string              `json:"TaskARN"`
 	Family           string              `json:"Family"`
 	Revision         string              `json:"Revision"`
 	ServiceName      string              `json:"ServiceName"`
+	Group            string              `json:"Group"`
 	AvailabilityZone string              `json:"AvailabilityZone"`
 	Containers       []containerMetadata `json:"Containers"`
 }
@@ -162,6 +174,17 @@ func (m *taskMetadata) task() (uptime.Task, error) {
 	}
 	t.Family, t.Revision = m.Family, m.Revision
 	t.Service, t.AvailabilityZone = m.ServiceName, m.AvailabilityZone
+	if svc, ok := strings.CutPrefix(m.Group, "service:"); ok && t.Service == "" {
+		t.Service = svc
+	}
+	// ServiceName (and Group, service:NAME) are there for a service's task
+	// where the endpoint gives them (on EC2, agent 1.63.1 and later; on
+	// Fargate, recent platforms); where they are missing every task looks
+	// standalone: judged, the side that never misses a forgotten one-off.
+	t.Kind = uptime.KindStandalone
+	if t.Service != "" {
+		t.Kind = uptime.KindService
+	}
 	t.Containers = make([]uptime.Container, 0, len(m.Containers))
 	for _, c := range m.Containers {
 		if uptime.AgentContainer(c.Type, c.Name) {

@@ -62,7 +62,7 @@ func TestFixtures(t *testing.T) {
 			want: uptime.Task{
 				ARN: "arn:aws:ecs:us-west-2:111122223333:task/default/158d1c8083dd49d6b527399fd6414f5c", Family: "curltest", Revision: "26",
 				Cluster: "default", ClusterARN: "arn:aws:ecs:us-west-2:111122223333:cluster/default", Region: "us-west-2",
-				Account: "111122223333", AvailabilityZone: "us-west-2d", Service: "MyService",
+				Account: "111122223333", AvailabilityZone: "us-west-2d", Service: "MyService", Kind: uptime.KindService,
 			},
 			containers: map[string]bool{"curl": true}, // the CNI_PAUSE container is left out
 		},
@@ -71,7 +71,7 @@ func TestFixtures(t *testing.T) {
 			want: uptime.Task{
 				ARN: "arn:aws:ecs:us-east-1:829490980523:task/prom-ecs-exporter-sandbox/bae32def0ab64f06818e8862e58f8d6d", Family: "prom-ecs-exporter-sandbox-main-fargate", Revision: "9",
 				Cluster: "prom-ecs-exporter-sandbox", ClusterARN: "arn:aws:ecs:us-east-1:829490980523:cluster/prom-ecs-exporter-sandbox", Region: "us-east-1",
-				Account: "829490980523", AvailabilityZone: "us-east-1a",
+				Account: "829490980523", AvailabilityZone: "us-east-1a", Kind: uptime.KindStandalone,
 			},
 			// KnownStatus STOPPED while DesiredStatus is still RUNNING: not running.
 			containers: map[string]bool{"nonessential": false, "prometheus": true, "ecs-exporter": true},
@@ -81,7 +81,7 @@ func TestFixtures(t *testing.T) {
 			want: uptime.Task{
 				ARN: "arn:aws:ecs:us-east-1:829490980523:task/prom-ecs-exporter-sandbox/506f22fab0414cde856201584703fed9", Family: "prom-ecs-exporter-sandbox-main-ec2", Revision: "13",
 				Cluster: "prom-ecs-exporter-sandbox", ClusterARN: "arn:aws:ecs:us-east-1:829490980523:cluster/prom-ecs-exporter-sandbox", Region: "us-east-1",
-				Account: "829490980523", AvailabilityZone: "us-east-1a", Service: "prom-ecs-exporter-sandbox-main-ec2",
+				Account: "829490980523", AvailabilityZone: "us-east-1a", Service: "prom-ecs-exporter-sandbox-main-ec2", Kind: uptime.KindService,
 			},
 			containers: map[string]bool{"nonessential": false, "ecs-exporter": true, "prometheus": true},
 		},
@@ -164,6 +164,24 @@ func TestShapes(t *testing.T) {
 			check: func(t *testing.T, task uptime.Task) {
 				if len(task.Containers) != 1 || task.Containers[0].Name != "app" {
 					t.Errorf("containers %+v, want only app", task.Containers)
+				}
+			},
+		},
+		{
+			name: "a service named only by Group (service:NAME)",
+			body: `{"Cluster":"c","TaskARN":"arn:aws:ecs:us-east-1:123456789012:task/c/abc","Family":"f","Revision":"1","Group":"service:web","Containers":[]}`,
+			check: func(t *testing.T, task uptime.Task) {
+				if task.Service != "web" || task.Kind != uptime.KindService {
+					t.Errorf("service %q kind %v, want web and service", task.Service, task.Kind)
+				}
+			},
+		},
+		{
+			name: "a standalone task's Group (family:NAME) names no service",
+			body: `{"Cluster":"c","TaskARN":"arn:aws:ecs:us-east-1:123456789012:task/c/abc","Family":"f","Revision":"1","Group":"family:f","Containers":[]}`,
+			check: func(t *testing.T, task uptime.Task) {
+				if task.Service != "" || task.Kind != uptime.KindStandalone {
+					t.Errorf("service %q kind %v, want none and standalone", task.Service, task.Kind)
 				}
 			},
 		},

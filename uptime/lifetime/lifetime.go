@@ -12,6 +12,7 @@ package lifetime
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
 	"strconv"
 	"strings"
@@ -74,20 +75,39 @@ type Verdict struct {
 // A Judge is not safe for concurrent use; the pipeline calls it once per
 // cycle.
 type Judge struct {
-	Policy    Policy
+	Policy Policy
+	// Log gets the one line that says a max lifetime does not apply to a
+	// service's task (slog.Default when nil).
+	Log       *slog.Logger
 	announced map[string]State
+	unstopped map[string]bool // task ARNs whose max lifetime was said not to apply
 }
 
 // NewJudge returns a Judge for p.
-func NewJudge(p Policy) *Judge { return &Judge{Policy: p, announced: map[string]State{}} }
+func NewJudge(p Policy) *Judge {
+	return &Judge{Policy: p, announced: map[string]State{}, unstopped: map[string]bool{}}
+}
 
 // Judge adds the signals of one cycle to s (uptime.Stage): per task, the
 // ecs.task.lifetime check when a threshold is set, and one event per
 // crossing; when a task reached the max lifetime, the stop event instead
-// of a crossing event, and s.Exit (wrapping uptime.ErrStop).
+// of a crossing event, and s.Exit (wrapping uptime.ErrStop). A task the
+// cycle reports only (uptime.TaskUptime.ReportOnly: a service's task under
+// ECS_UPTIME_SERVICE_TASKS=report) gets none of these.
 func (j *Judge) Judge(c *uptime.Cycle, s *uptime.Signals) {
 	for i, v := range j.Verdicts(*c) {
 		about := uptime.Subject{Task: &c.Tasks[i].Task} // Verdicts keeps the cycle's order
+		if t := v.Task; t.ReportOnly && t.Task.Kind == uptime.KindService && j.Policy.MaxLifetime > 0 && !j.unstopped[t.Task.ARN] {
+			// Said once, not silently: whoever set the max lifetime
+			// meant it to stop this task.
+			j.unstopped[t.Task.ARN] = true
+			log := j.Log
+			if log == nil {
+				log = slog.Default()
+			}
+			log.Warn("ECS_UPTIME_MAX_LIFETIME does not apply to this task: it belongs to a service, and ECS_UPTIME_SERVICE_TASKS=report judges nothing about a service's task; set ECS_UPTIME_SERVICE_TASKS=judge for the max lifetime to stop it",
+				slog.String("task_arn", t.Task.ARN), slog.String("service", t.Task.Service), slog.Duration("max_lifetime", j.Policy.MaxLifetime))
+		}
 		if v.Check {
 			s.Checks = append(s.Checks, uptime.Check{Name: uptime.CheckTaskLifetime, Status: v.State, Message: v.Message, About: about})
 		}
@@ -114,7 +134,9 @@ func (j *Judge) Judge(c *uptime.Cycle, s *uptime.Signals) {
 
 // Verdicts returns the verdicts of one cycle, one per task, in the cycle's
 // order, and forgets the tasks the cycle no longer lists (but not those it
-// holds: a partial read says nothing about them).
+// holds: a partial read says nothing about them). A task the cycle reports
+// only (uptime.TaskUptime.ReportOnly) gets a verdict with its state and
+// message but no Check, Announce nor Stop.
 func (j *Judge) Verdicts(c uptime.Cycle) []Verdict {
 	out := make([]Verdict, 0, len(c.Tasks))
 	seen := make(map[string]bool, len(c.Tasks)+len(c.Held))
@@ -124,7 +146,15 @@ func (j *Judge) Verdicts(c uptime.Cycle) []Verdict {
 	for _, t := range c.Tasks {
 		seen[t.Task.ARN] = true
 		st := j.Policy.State(t.Uptime)
-		v := Verdict{Task: t, Check: j.Policy.Checks(), State: st, Message: j.message(t, st)}
+		v := Verdict{Task: t, State: st, Message: j.message(t, st)}
+		if t.ReportOnly {
+			// Reported, not judged: no check, no event, no stop, and no
+			// crossing remembered, so that a task judged later (its kind
+			// learnt) announces its state then.
+			out = append(out, v)
+			continue
+		}
+		v.Check = j.Policy.Checks()
 		if prev := j.announced[t.Task.ARN]; st > prev {
 			v.Announce = true
 		}
@@ -135,6 +165,11 @@ func (j *Judge) Verdicts(c uptime.Cycle) []Verdict {
 	for arn := range j.announced {
 		if !seen[arn] {
 			delete(j.announced, arn)
+		}
+	}
+	for arn := range j.unstopped {
+		if !seen[arn] {
+			delete(j.unstopped, arn)
 		}
 	}
 	return out

@@ -1,6 +1,7 @@
 package lifetime
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -190,5 +191,37 @@ func TestJudgeKeepsHeldTasks(t *testing.T) {
 	j.Verdicts(uptime.Cycle{Held: []string{arn}})
 	if j.Verdicts(at(25 * time.Hour))[0].Announce {
 		t.Error("CRITICAL announced again after a cycle that only held the task (its cluster was unread)")
+	}
+}
+
+// A task reported only (a service's task under report, or one whose kind
+// is still being learnt) gets no check, no event and no stop however old;
+// once judged, it announces its state as a newly seen task would.
+func TestJudgeReportOnly(t *testing.T) {
+	j := NewJudge(Policy{Warning: 20 * time.Hour, Critical: 24 * time.Hour, MaxLifetime: 24 * time.Hour})
+	var logs strings.Builder
+	j.Log = slog.New(slog.NewTextHandler(&logs, nil))
+	c := at(30 * time.Hour)
+	c.Tasks[0].ReportOnly = true
+	c.Tasks[0].Task.Kind, c.Tasks[0].Task.Service = uptime.KindService, "web"
+	for range 2 {
+		var s uptime.Signals
+		j.Judge(&c, &s)
+		if len(s.Checks)+len(s.Events) > 0 || s.Exit != nil {
+			t.Fatalf("reported-only task: checks %v, events %v, exit %v; want none", s.Checks, s.Events, s.Exit)
+		}
+		if v := j.Verdicts(c)[0]; v.Check || v.Announce || v.Stop || v.State != Critical {
+			t.Fatalf("reported-only verdict %+v, want its state and no check, announce or stop", v)
+		}
+	}
+	// The max lifetime that does not apply is said once, not silently.
+	if n := strings.Count(logs.String(), "ECS_UPTIME_MAX_LIFETIME does not apply"); n != 1 || !strings.Contains(logs.String(), "service=web") {
+		t.Errorf("max lifetime on a reported-only service task logged %d times, want once naming the service:\n%s", n, logs.String())
+	}
+	c.Tasks[0].ReportOnly = false
+	var s uptime.Signals
+	j.Judge(&c, &s)
+	if len(s.Checks) != 1 || s.Checks[0].Status != Critical || len(s.Events) != 1 || s.Exit == nil {
+		t.Errorf("judged at last: checks %v, events %v, exit %v; want CRITICAL, its stop event and the exit", s.Checks, s.Events, s.Exit)
 	}
 }

@@ -22,7 +22,10 @@
 //     really is, see DESIGN.md), and only once that uptime reaches the tag's
 //     duration.
 //   - A service's task is never stopped, even with the tag (propagated from
-//     a task definition a service shares with one-offs): its group is
+//     a task definition a service shares with one-offs), and even with
+//     ECS_UPTIME_SERVICE_TASKS=judge (which judges it for the thresholds
+//     only; under report, the default, the reaper never sees it: it is
+//     uptime.TaskUptime.ReportOnly): its group is
 //     service:NAME (uptime.Task.Service), or its startedBy is ecs-svc/…, the
 //     ID ECS gives a service's deployment. Either marks it; a one-off
 //     started by hand with such a startedBy is left running, the safe side
@@ -116,11 +119,13 @@ func New(p Policy, log *slog.Logger) *Reaper {
 
 // Judge adds to s, for each task of c that carries the max-lifetime tag,
 // what to report or stop (see the package doc): events, and a stop
-// request per task to stop with its "stopping" event.
+// request per task to stop with its "stopping" event. A task the cycle
+// reports only (uptime.TaskUptime.ReportOnly) is left alone, and its
+// state kept.
 func (r *Reaper) Judge(c *uptime.Cycle, s *uptime.Signals) {
 	r.forget(c)
 	for i := range c.Tasks {
-		if c.Tasks[i].Task.HasMaxLifetimeTag {
+		if c.Tasks[i].Task.HasMaxLifetimeTag && !c.Tasks[i].ReportOnly {
 			r.reap(c.At, c.Tasks[i], s)
 		}
 	}

@@ -555,3 +555,45 @@ func TestNewPanicsOnAnEmptyTag(t *testing.T) {
 	}()
 	reaper.New(reaper.Policy{}, nil)
 }
+
+// A task the cycle reports only is never considered, past its tag or with
+// a bad one, and what was done about it before is kept: judged again, it is
+// not stopped twice.
+func TestReportOnlyTasksAreLeftAlone(t *testing.T) {
+	past := oneOff("5c2f0b9e", "24h")
+	bad := oneOff("7a1d", "6 hours")
+	var l logs
+	rec := &recorder{}
+	s := reaped(rec, reaper.Policy{Stop: true, Tag: tagKey}, l.logger())
+	both := func(reportOnly bool) []uptime.TaskUptime {
+		return []uptime.TaskUptime{{Task: past, Uptime: 25 * time.Hour, ReportOnly: reportOnly}, {Task: bad, Uptime: 25 * time.Hour, ReportOnly: reportOnly}}
+	}
+	for n := range 2 {
+		if err := s.Send(context.Background(), at(n, both(true)...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []string{"send 2 task(s)", "send 2 task(s)"}; !slices.Equal(rec.calls, want) {
+		t.Errorf("reported-only tasks: %q, want %q", rec.calls, want)
+	}
+	if lines := l.lines(t); len(lines) != 0 {
+		t.Errorf("logged %q, want nothing", lines)
+	}
+	// Judged: acted on; reported only again, then judged: nothing twice.
+	rec.calls = nil
+	for n, reportOnly := range []bool{false, true, false} {
+		if err := s.Send(context.Background(), at(2+n, both(reportOnly)...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var acts []string
+	for _, c := range rec.calls {
+		if !strings.HasPrefix(c, "send ") {
+			acts = append(acts, c)
+		}
+	}
+	if len(acts) != 4 || !strings.HasPrefix(acts[0], "event warning bad max-lifetime tag") || !strings.HasPrefix(acts[1], "event info stopping") ||
+		!strings.HasPrefix(acts[2], "StopTask "+past.ARN) || !strings.HasPrefix(acts[3], "event error stopped") {
+		t.Errorf("judged, reported only, judged: %q; want the bad-tag event and one stop, once", acts)
+	}
+}

@@ -71,9 +71,13 @@ func TestShippedTaskDefinitions(t *testing.T) {
 		"migration-max-lifetime.json": {essential: true, network: "awsvpc", source: "ecs",
 			env: map[string]string{"ECS_UPTIME_MAX_LIFETIME": "6h"}, waits: []string{"migrate"}},
 		"cluster-scan.json": {essential: true, network: "awsvpc", source: "api",
-			env: map[string]string{"DD_AGENT_HOST": "localhost", "ECS_UPTIME_STOP_TASKS": "false", "ECS_UPTIME_INTERVAL": "60s"}},
-		"host-daemon.json": {essential: true, network: "none", source: "docker",
-			env:         map[string]string{"DOCKER_HOST": "unix:///var/run/docker.sock", "DD_DOGSTATSD_URL": "unix:///var/run/datadog/dsd.socket"},
+			env: map[string]string{"DD_AGENT_HOST": "localhost", "ECS_UPTIME_STOP_TASKS": "false", "ECS_UPTIME_INTERVAL": "60s",
+				"ECS_UPTIME_SERVICE_TASKS": "report"}},
+		// bridge: the daemon reads each task's metadata at 169.254.170.2,
+		// which the ECS agent answers for bridge containers.
+		"host-daemon.json": {essential: true, network: "bridge", source: "docker",
+			env: map[string]string{"DOCKER_HOST": "unix:///var/run/docker.sock", "DD_DOGSTATSD_URL": "unix:///var/run/datadog/dsd.socket",
+				"ECS_UPTIME_SERVICE_TASKS": "report"},
 			hostVolumes: map[string]string{"/var/run/docker.sock": "/var/run/docker.sock", "/var/run/datadog": "/var/run/datadog"}},
 	}
 	if len(files) != len(tests) {

@@ -103,6 +103,7 @@ type Container struct {
 	Name    string   // task-definition container name
 	Command []string // default: sleep for an hour
 	Labels  map[string]string
+	Env     []string // KEY=VALUE, as the ECS agent sets ECS_CONTAINER_METADATA_URI_V4
 }
 
 // Run starts c from the test image with the ECS agent's labels and no
@@ -132,6 +133,9 @@ func RunErr(host, image string, c Container) (string, error) {
 	}
 	for k, v := range c.Labels {
 		args = append(args, "--label", k+"="+v)
+	}
+	for _, kv := range c.Env {
+		args = append(args, "--env", kv)
 	}
 	args = append(args, image)
 	if len(c.Command) == 0 {
