@@ -269,8 +269,9 @@ const monitorTag = "created-by:ecs-uptime"
 // it never resolves a task that still reports.
 //
 // The other ways are wrong here: on_missing_data "resolve" ("Show OK")
-// resolves after the evaluation window, 5 minutes, not after an hour, and
-// Datadog refuses it for gauge metric monitors (issue 23); notify_no_data
+// acts once the evaluation window (5 minutes, not configurable) is empty,
+// so a scan held up for minutes would resolve and page again, and Datadog
+// has refused it for gauge metric monitors (issue 23); notify_no_data
 // would page for the good outcome, and a group that goes through NO DATA
 // sends no recovery notification ("Recovery notifications are not
 // triggered if a monitor transitions through a NO_DATA state",
