@@ -3,7 +3,7 @@ resource "datadog_monitor" "task_uptime" {
   type    = "metric alert"
   query   = "max(last_5m):max:ecs.task.uptime{!ecs_task_kind:service} by {task_arn,ecs_cluster_name,region} > 86400"
   message = <<-EOT
-    {{#is_alert}}ECS task {{task_arn.name}} in {{ecs_cluster_name.name}} ({{region.name}}) has been running for {{eval "int(value/360)/10"}} hours, over 24h.{{/is_alert}}
+    {{#is_alert}}ECS task {{task_arn.name}} in {{ecs_cluster_name.name}} ({{region.name}}) has been running for {{eval "int(value/360)/10.0"}} hours, over 24h.{{/is_alert}}
     {{#is_recovery}}ECS task {{task_arn.name}} in {{ecs_cluster_name.name}} ({{region.name}}) has stopped, or is no longer reported: nothing has been sent for it for an hour.{{/is_recovery}}
 
     A one-off task (a migration retried by CI, a task started by hand) may have been forgotten. If it should not run, stop it: aws ecs stop-task --region {{region.name}} --cluster {{ecs_cluster_name.name}} --task {{task_arn.name}}

@@ -292,10 +292,11 @@ var taskGroups = []string{dogstatsd.TagTaskARN, dogstatsd.TagClusterName, dogsta
 func tv(key string) string { return "{{" + key + ".name}}" }
 
 // hoursRunning is {{value}}, a task's uptime in seconds, as hours with one
-// decimal, through Datadog's template evaluation
-// (docs.datadoghq.com/monitors/guide/template-variable-evaluation: int()
-// and the / operator).
-const hoursRunning = `{{eval "int(value/360)/10"}}`
+// decimal (truncated: 26.0 for 26h03m), through Datadog's template
+// evaluation (docs.datadoghq.com/monitors/guide/template-variable-evaluation:
+// int() and the / operator); 10.0, not 10, so that no evaluator divides
+// the integer int() returns as an integer.
+const hoursRunning = `{{eval "int(value/360)/10.0"}}`
 
 // Metric returns the metric monitor on ecs.task.uptime for the filter:
 // one alert per task whose uptime stays over critical (warning, when not

@@ -517,8 +517,8 @@ func TestMonitorsResolveAndName(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		`{{#is_alert}}ECS task {{task_arn.name}} in {{ecs_cluster_name.name}} ({{region.name}}) has been running for {{eval "int(value/360)/10"}} hours, over 24h.{{/is_alert}}`,
-		`{{#is_warning}}ECS task {{task_arn.name}} in {{ecs_cluster_name.name}} ({{region.name}}) has been running for {{eval "int(value/360)/10"}} hours, over 20h.{{/is_warning}}`,
+		`{{#is_alert}}ECS task {{task_arn.name}} in {{ecs_cluster_name.name}} ({{region.name}}) has been running for {{eval "int(value/360)/10.0"}} hours, over 24h.{{/is_alert}}`,
+		`{{#is_warning}}ECS task {{task_arn.name}} in {{ecs_cluster_name.name}} ({{region.name}}) has been running for {{eval "int(value/360)/10.0"}} hours, over 20h.{{/is_warning}}`,
 		"aws ecs stop-task --region {{region.name}} --cluster {{ecs_cluster_name.name}} --task {{task_arn.name}}",
 	} {
 		if !strings.Contains(m.Message, want) {
