@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -75,6 +76,13 @@ type Gauges struct{ Containers bool }
 
 // Judge adds the cycle's gauges to s.
 func (g Gauges) Judge(c *Cycle, s *Signals) {
+	n := len(c.Tasks)
+	if g.Containers {
+		for i := range c.Tasks {
+			n += len(c.Tasks[i].Containers)
+		}
+	}
+	s.Gauges = slices.Grow(s.Gauges, n)
 	for i := range c.Tasks {
 		t := &c.Tasks[i]
 		s.Gauges = append(s.Gauges, Gauge{Name: MetricTaskUptime, Value: t.Uptime.Seconds(), About: Subject{Task: &t.Task}})

@@ -153,28 +153,38 @@ func SubjectTags(s uptime.Subject) []string {
 	if s.Task == nil {
 		return FamilyTags(s.Cluster, s.Family)
 	}
-	tags := TaskTags(*s.Task)
+	return withSubject(TaskTags(*s.Task), s)
+}
+
+// withSubject appends to a task's tags what s adds to them: its status and
+// its container's tags. It never writes into tags' array, which a cache
+// shares.
+func withSubject(tags []string, s uptime.Subject) []string {
+	if s.Status == "" && s.Container == nil {
+		return tags
+	}
+	out := tags[:len(tags):len(tags)]
 	if s.Status != "" {
-		tags = append(tags, Tag(TagTaskStatus, s.Status))
+		out = append(out, Tag(TagTaskStatus, s.Status))
 	}
 	if s.Container != nil {
-		tags = append(tags, ContainerTags(*s.Container)...)
+		out = append(out, ContainerTags(*s.Container)...)
 	}
-	return tags
+	return out
 }
 
 // tagCache computes the task tags of one Write once per task: the task's
-// gauge, check and events share them.
+// gauges, checks and events share them.
 type tagCache map[*uptime.Task][]string
 
 func (c tagCache) of(s uptime.Subject) []string {
-	if s.Task == nil || s.Container != nil || s.Status != "" {
-		return SubjectTags(s)
+	if s.Task == nil {
+		return FamilyTags(s.Cluster, s.Family)
 	}
-	if tags, ok := c[s.Task]; ok {
-		return tags
+	tags, ok := c[s.Task]
+	if !ok {
+		tags = TaskTags(*s.Task)
+		c[s.Task] = tags
 	}
-	tags := TaskTags(*s.Task)
-	c[s.Task] = tags
-	return tags
+	return withSubject(tags, s)
 }
