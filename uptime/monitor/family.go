@@ -44,10 +44,6 @@ const (
 // "query alert").
 const TypeQuery = "query alert"
 
-// agentHostTag is the tag the Datadog Agent puts on every service check it
-// forwards, its own hostname: ecs-uptime does not send it.
-const agentHostTag = "host"
-
 // fillSeconds is how long a task counts after its last report, for a
 // source that reports every interval: the interval in whole seconds plus
 // reportSlack.
@@ -95,23 +91,38 @@ func Concurrency(f Filter, interval time.Duration) (Monitor, error) {
 		Tags:    []string{monitorTag},
 		// Two tasks that start together must page although the count's
 		// series is younger than the window; a family with no task sends
-		// nothing, which is the usual state, not a failure.
-		Options: Options{Thresholds: Thresholds{Critical: 1}, NotifyNoData: false, RequireFullWindow: new(bool), IncludeTags: true},
+		// nothing, which is the usual state, not a failure, and an alert
+		// whose tasks both stopped resolves an hour later.
+		Options: Options{Thresholds: Thresholds{Critical: 1}, NotifyNoData: false, RequireFullWindow: new(bool), IncludeTags: true, TimeoutH: resolveHours},
 	}, nil
 }
 
 // Singleton returns the service-check monitor on ecs.family.singleton: one
-// alert per host, family and cluster (the filter's family, or every
-// family of ECS_UPTIME_SINGLETONS) from the CRITICAL the docker and api
-// sources send when they see two tasks of the family at once, resolved by
-// their first OK.
+// alert per family and cluster (the filter's family, or every family of
+// ECS_UPTIME_SINGLETONS) when any process that judges it, a host daemon on
+// its host or an api scan, sends CRITICAL because it sees two tasks of the
+// family at once; resolved once every one of them sends OK again.
 //
-// It groups by host too: every host daemon sends its own verdict for its
-// cluster, from the tasks of its own host, and the statuses of several
-// senders in one group would alternate. notifyNoData pages when a group
-// stops reporting for noDataMinutes: right for one api process on a host
-// that stays, wrong for host daemons, whose groups end whenever their
-// instance goes.
+// It is a cluster alert (pct_by_status): within a group, each process's
+// check is a check of its own, told apart by its tags and host, and the
+// group alerts on the share of them whose last status is CRITICAL
+// (docs.datadoghq.com/monitors/types/custom_check, Cluster Alert: "Each
+// check tagged with a distinct combination of tags is considered to be a
+// distinct check in the cluster. Only the status of the last check of each
+// combination of tags is taken into account"). The group needs no host:
+// a scanner on Fargate sends its check without one, as the Agent there has
+// no hostname, and a group-by tag that a check lacks leaves it out of
+// every group (docs.datadoghq.com/monitors/guide/troubleshooting-monitor-alerts:
+// "a group is a set of tags with one value for each grouping key"). Several
+// host daemons of a cluster, each with its own verdict from its own host,
+// are several checks in the same group, and one CRITICAL among them
+// alerts: a check alert grouped without host would instead count their
+// statuses as one sequence and alternate OK and CRITICAL.
+//
+// The group also holds the cluster's region, which its message names: a
+// cluster ARN holds one region, so it makes no more groups. notifyNoData
+// pages when no process has sent the check for the family and cluster for
+// noDataMinutes: nothing watches the family there any more.
 func Singleton(f Filter, notifyNoData bool) (Monitor, error) {
 	f, err := f.Resolve()
 	if err != nil {
@@ -120,76 +131,105 @@ func Singleton(f Filter, notifyNoData bool) (Monitor, error) {
 	if f.Service != "" {
 		return Monitor{}, &FilterError{"service", f.Service, "the ecs.family.singleton check has no ecs_service tag (it is per family and cluster), so the query would never match"}
 	}
-	by := []string{agentHostTag, dogstatsd.TagTaskFamily, dogstatsd.TagClusterARN}
-	quoted := make([]string, len(by))
-	for i, t := range by {
-		quoted[i] = strconv.Quote(t)
+	if f.Services {
+		return Monitor{}, &FilterError{"include-services", "true", "the ecs.family.singleton check is per family and cluster and has no ecs_task_kind tag: it counts every task of the families that ECS_UPTIME_SINGLETONS names"}
 	}
-	one := 1.0
-	opts := Options{Thresholds: Thresholds{Critical: 1, OK: &one}, NotifyNoData: notifyNoData, IncludeTags: true}
+	opts := Options{Thresholds: Thresholds{Critical: anyCritical}, NotifyNoData: notifyNoData, IncludeTags: true, TimeoutH: resolveHours}
 	if notifyNoData {
 		opts.NoDataTimeframe = noDataMinutes
 	}
-	name := fmt.Sprintf("More than one ECS task of %s at once (%s)", f.Family, f.describe())
+	name := fmt.Sprintf("More than one ECS task of %s at once (%s)", f.Family, strings.Join(f.Tags(), ", "))
 	if f.Family == "" {
 		name = "More than one ECS task of an ECS_UPTIME_SINGLETONS family at once"
 		if tags := f.Tags(); len(tags) > 0 {
 			name += " (" + strings.Join(tags, ", ") + ")"
 		}
 	}
+	all := f
+	all.Services = true // the check is a family's: no ecs_task_kind to leave out
 	return Monitor{
 		Name: name,
 		Type: TypeServiceCheck,
-		Query: fmt.Sprintf("%s.over(%s).by(%s).last(2).count_by_status()",
-			strconv.Quote(dogstatsd.CheckFamilySingleton), checkScope(f), strings.Join(quoted, ",")),
+		Query: fmt.Sprintf("%s%s.by(%s).last(1).pct_by_status()",
+			strconv.Quote(dogstatsd.CheckFamilySingleton), checkScope(all), quoteAll(singletonGroups)),
 		Message: singletonMessage(notifyNoData),
 		Tags:    []string{monitorTag},
 		Options: opts,
 	}, nil
 }
 
-// checkScope returns the filter as the quoted tags of a service check's
-// .over(): "*" for all.
+// singletonGroups are the tags the singleton monitor groups by: the family
+// and the cluster, by ARN (two clusters named prod in two regions are two
+// clusters), and its region for the message.
+var singletonGroups = []string{dogstatsd.TagTaskFamily, dogstatsd.TagClusterARN, dogstatsd.TagRegion}
+
+// anyCritical is the singleton monitor's critical threshold, a share of
+// its group's checks in percent: just over 0, so that one CRITICAL check
+// among up to 100,000 alerts, whether Datadog compares with > or >=.
+const anyCritical = 0.001
+
+// checkScope returns the filter as a service check's .over() and, for the
+// tags it leaves out, .exclude(): .over("*") for all. Services are left out
+// unless f.Services; a check without ecs_task_kind is kept.
 func checkScope(f Filter) string {
-	var over []string
+	var over, exclude []string
 	for _, t := range f.Tags() {
-		over = append(over, strconv.Quote(t))
+		if n, ok := strings.CutPrefix(t, "!"); ok {
+			exclude = append(exclude, n)
+		} else {
+			over = append(over, t)
+		}
+	}
+	if !f.Services {
+		exclude = append(exclude, serviceKind)
 	}
 	if len(over) == 0 {
-		return `"*"`
+		over = []string{"*"}
 	}
-	return strings.Join(over, ",")
+	s := ".over(" + quoteAll(over) + ")"
+	if len(exclude) > 0 {
+		s += ".exclude(" + quoteAll(exclude) + ")"
+	}
+	return s
 }
 
 // raceAdvice says why two tasks of such a family matter.
 const raceAdvice = "Two tasks of a family that must run one at a time (a migration and its retry) can race on the same data."
 
 func concurrencyMessage(f Filter, series string, fill int64) string {
-	alertWhere, okWhere, cluster := " (all clusters counted together)", " again (all clusters counted together)", "CLUSTER"
-	if f.Cluster != "" {
-		alertWhere, okWhere, cluster = " in "+f.Cluster, " in "+f.Cluster+" again", f.Cluster
-	}
-	if f.Region != "" {
-		cluster += " --region " + f.Region
-	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "{{#is_alert}}More than one task of %s is running at once%s: {{value}} at the peak of the last 2 minutes.{{/is_alert}}\n", f.Family, alertWhere)
-	fmt.Fprintf(&b, "{{#is_recovery}}At most one task of %s runs%s.{{/is_recovery}}\n\n", f.Family, okWhere)
-	fmt.Fprintf(&b, "%s Find them, oldest first, with the Datadog query %s, or: aws ecs list-tasks --cluster %s --family %s\n", raceAdvice, series, cluster, f.Family)
-	fmt.Fprintf(&b, "Stop the one that should not run (usually the newer): aws ecs stop-task --cluster %s --task TASK_ID, then check what both did.\n", cluster)
+	if f.Cluster == "" {
+		// One count for every cluster: the group names none, so the
+		// message says where to find each task's cluster.
+		fmt.Fprintf(&b, "{{#is_alert}}More than one task of %s is running at once (all clusters counted together): {{value}} at the peak of the last 2 minutes.{{/is_alert}}\n", f.Family)
+		fmt.Fprintf(&b, "{{#is_recovery}}At most one task of %s runs again (all clusters counted together).{{/is_recovery}}\n\n", f.Family)
+		fmt.Fprintf(&b, "%s Find them, oldest first, with their cluster and region, with the Datadog query %s, or with AWS credentials: ecs-uptime tasks --family %s --region all\n",
+			raceAdvice, strings.Replace(series, " by {"+dogstatsd.TagTaskARN+"}", " by {"+strings.Join([]string{dogstatsd.TagClusterName, dogstatsd.TagRegion, dogstatsd.TagTaskARN}, ",")+"}", 1), f.Family)
+		b.WriteString("Stop the one that should not run (usually the newer) with aws ecs stop-task, giving its region, cluster and task ID, then check what both did.\n")
+	} else {
+		cluster := f.Cluster
+		if f.Region != "" {
+			cluster += " --region " + f.Region
+		}
+		fmt.Fprintf(&b, "{{#is_alert}}More than one task of %s is running at once in %s: {{value}} at the peak of the last 2 minutes.{{/is_alert}}\n", f.Family, f.Cluster)
+		fmt.Fprintf(&b, "{{#is_recovery}}At most one task of %s runs in %s again.{{/is_recovery}}\n\n", f.Family, f.Cluster)
+		fmt.Fprintf(&b, "%s Find them, oldest first, with the Datadog query %s, or: aws ecs list-tasks --cluster %s --family %s\n", raceAdvice, series, cluster, f.Family)
+		fmt.Fprintf(&b, "Stop the one that should not run (usually the newer) with aws ecs stop-task --cluster %s --task and its ID, then check what both did.\n", cluster)
+	}
 	fmt.Fprintf(&b, "A task counts until %ds after it last reported, so one that starts within %ds of another's end counts as a second task.", fill, fill)
 	return b.String()
 }
 
 func singletonMessage(notifyNoData bool) string {
-	family, cluster, host := "{{"+dogstatsd.TagTaskFamily+".name}}", "{{"+dogstatsd.TagClusterARN+".name}}", "{{"+agentHostTag+".name}}"
+	family, cluster, region := tv(dogstatsd.TagTaskFamily), tv(dogstatsd.TagClusterARN), tv(dogstatsd.TagRegion)
 	var b strings.Builder
-	b.WriteString("{{#is_alert}}{{check_message}}{{/is_alert}}\n")
-	fmt.Fprintf(&b, "{{#is_recovery}}At most one task of %s runs in %s again, as %s sees it.{{/is_recovery}}\n", family, cluster, host)
+	fmt.Fprintf(&b, "{{#is_alert}}More than one task of %s is running at once in %s, as a host daemon on its host or the api scan sees it. "+
+		"The event \"N tasks of %s running in …\" names them, oldest first.{{/is_alert}}\n", family, cluster, family)
+	fmt.Fprintf(&b, "{{#is_recovery}}At most one task of %s runs in %s again, as every process that watches it sees it, or none has reported it for an hour.{{/is_recovery}}\n", family, cluster)
 	if notifyNoData {
-		fmt.Fprintf(&b, "{{#is_no_data}}%s has sent no ecs.family.singleton for %s in %s for %d minutes: nothing watches the family there now.{{/is_no_data}}\n", host, family, cluster, noDataMinutes)
+		fmt.Fprintf(&b, "{{#is_no_data}}Nothing has sent ecs.family.singleton for %s in %s for %d minutes: nothing watches the family there now.{{/is_no_data}}\n", family, cluster, noDataMinutes)
 	}
-	fmt.Fprintf(&b, "\n%s Find them: aws ecs list-tasks --cluster %s --family %s\n", raceAdvice, cluster, family)
-	fmt.Fprintf(&b, "Stop the one that should not run (usually the newer): aws ecs stop-task --cluster %s --task TASK_ID, then check what both did.", cluster)
+	fmt.Fprintf(&b, "\n%s Find them: aws ecs list-tasks --region %s --cluster %s --family %s\n", raceAdvice, region, cluster, family)
+	fmt.Fprintf(&b, "Stop the one that should not run (usually the newer) with aws ecs stop-task --region %s --cluster %s --task and its ID, then check what both did.", region, cluster)
 	return b.String()
 }

@@ -22,13 +22,18 @@ func JSON(v any) ([]byte, error) {
 }
 
 // ResourceName returns a Terraform resource name for a monitor of that
-// kind ("task_uptime", "task_lifetime", "family_concurrency"…) and filter: letters, digits and
-// underscores only.
+// kind ("task_uptime", "task_lifetime", "family_concurrency"…) and filter:
+// letters, digits and underscores only, ending "_with_services" when the
+// filter includes the tasks of services.
 func ResourceName(kind string, f Filter) string {
 	if r, err := f.Resolve(); err == nil {
 		f = r
 	}
-	name := strings.Join(append([]string{kind}, f.Tags()...), "_")
+	parts := append([]string{kind}, f.Tags()...)
+	if f.Services {
+		parts = append(parts, "with_services")
+	}
+	name := strings.Join(parts, "_")
 	var b strings.Builder
 	underscore := false
 	for _, r := range strings.ToLower(name) {
@@ -78,7 +83,11 @@ func Terraform(resource string, m Monitor) string {
 	if m.Options.RequireFullWindow != nil {
 		fmt.Fprintf(&b, "  require_full_window = %t\n", *m.Options.RequireFullWindow)
 	}
-	fmt.Fprintf(&b, "  include_tags        = %t\n\n", m.Options.IncludeTags)
+	fmt.Fprintf(&b, "  include_tags        = %t\n", m.Options.IncludeTags)
+	if m.Options.TimeoutH > 0 {
+		fmt.Fprintf(&b, "  timeout_h           = %d\n", m.Options.TimeoutH)
+	}
+	b.WriteString("\n")
 	b.WriteString("  monitor_thresholds {\n")
 	if m.Options.Thresholds.Warning != nil {
 		fmt.Fprintf(&b, "    warning  = %s\n", number(*m.Options.Thresholds.Warning))

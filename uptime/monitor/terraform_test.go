@@ -28,10 +28,14 @@ func TestTerraformReadsBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	stuck, err := Stuck(Filter{Services: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	tricky := check
 	tricky.Name = `a "quoted" name with \ and ${x}`
 	tricky.Message = "line with ${var.x} and %{ if } and \"quotes\" and \\ backslash\n\n  indented {{task_arn.name}}\nEOT\nlast"
-	for name, m := range map[string]Monitor{"metric": metric, "service check": check, "concurrency": concurrency, "singleton": singleton, "tricky": tricky} {
+	for name, m := range map[string]Monitor{"metric": metric, "service check": check, "concurrency": concurrency, "singleton": singleton, "stuck": stuck, "tricky": tricky} {
 		t.Run(name, func(t *testing.T) {
 			src := Terraform("r", m)
 			f, diags := hclsyntax.ParseConfig([]byte(src), "monitor.tf", hcl.Pos{Line: 1, Column: 1})
@@ -58,11 +62,11 @@ func TestTerraformReadsBack(t *testing.T) {
 					t.Errorf("%s reads back as %q, want %q", attr, got, want)
 				}
 			}
-			for attr, want := range map[string]any{"notify_no_data": m.Options.NotifyNoData, "no_data_timeframe": m.Options.NoDataTimeframe} {
+			for attr, want := range map[string]any{"notify_no_data": m.Options.NotifyNoData, "no_data_timeframe": m.Options.NoDataTimeframe, "timeout_h": m.Options.TimeoutH} {
 				a, ok := res.Attributes[attr]
 				if !ok {
-					if attr == "no_data_timeframe" && m.Options.NoDataTimeframe == 0 {
-						continue
+					if n, isInt := want.(int64); isInt && n == 0 {
+						continue // left out when not set
 					}
 					t.Errorf("no %s attribute", attr)
 					continue
@@ -90,6 +94,9 @@ func TestTerraformReadsBack(t *testing.T) {
 			v, _ := th[0].Body.Attributes["critical"].Expr.Value(nil)
 			if f, _ := v.AsBigFloat().Float64(); f != m.Options.Thresholds.Critical {
 				t.Errorf("critical %v, want %v", f, m.Options.Thresholds.Critical)
+			}
+			if m.Options.TimeoutH != 1 && name != "tricky" {
+				t.Errorf("timeout_h %d, want 1: a task that stopped resolves within an hour", m.Options.TimeoutH)
 			}
 		})
 	}
