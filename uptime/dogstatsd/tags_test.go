@@ -92,7 +92,7 @@ func TestTaskAndContainerTags(t *testing.T) {
 	}
 	// ECS Exec on: ecs_exec:enabled; off: no tag at all.
 	api.ExecEnabled = true
-	wantExec := append(slices.Clone(wantAPI[:7]), append([]string{"ecs_exec:enabled"}, wantAPI[7:]...)...)
+	wantExec := append(slices.Clone(wantAPI[:8]), append([]string{"ecs_exec:enabled"}, wantAPI[8:]...)...)
 	if got := TaskTags(api); !slices.Equal(got, wantExec) {
 		t.Errorf("TaskTags of a task with ECS Exec\n got %q\nwant %q", got, wantExec)
 	}
