@@ -117,14 +117,14 @@ func TestAPIModeScansAnOrganization(t *testing.T) {
 		"AssumeRole " + denied:                      1,
 		"ListClusters " + own + "/eu-west-1/":       1,
 		"ListClusters " + own + "/us-east-1/":       1,
-		"ListTasks " + own + "/eu-west-1/ops":       1,
+		"ListTasks " + own + "/eu-west-1/ops":       2,
 		"DescribeTasks " + own + "/eu-west-1/ops":   1,
 		"ListClusters " + dev + "/eu-west-1/":       1,
 		"ListClusters " + dev + "/us-east-1/":       1,
 		"ListClusters " + dev + "/eu-south-1/":      1,
-		"ListTasks " + dev + "/eu-west-1/apps":      1,
+		"ListTasks " + dev + "/eu-west-1/apps":      2,
 		"DescribeTasks " + dev + "/eu-west-1/apps":  1,
-		"ListTasks " + dev + "/eu-south-1/apps":     1,
+		"ListTasks " + dev + "/eu-south-1/apps":     2,
 		"DescribeTasks " + dev + "/eu-south-1/apps": 1,
 	}
 	if !mapsEqual(count, wantCalls) {

@@ -139,7 +139,8 @@ func TestTasksFilters(t *testing.T) {
 		{"a family", []string{"--family", "worker"}, nil, []string{"worker:3"}},
 		{"services", []string{"--kind", "service"}, nil, []string{"web:7"}},
 		{"every kind", []string{"--kind", "all"}, nil, []string{"web:7", "db-migrate:42", "reindex:5", "worker:3"}},
-		{"--status all lists no STOPPED task", []string{"--status", "all", "--family", "worker"}, nil, []string{"worker:3"}},
+		{"--status all lists the running and the pending, no STOPPED task", []string{"--status", "all", "--family", "worker"}, nil, []string{"worker:3", "worker:3"}},
+		{"--status stuck lists the task on its way to run, not the running one", []string{"--status", "stuck", "--family", "worker"}, nil, []string{"worker:3"}},
 		{"a cluster", []string{"--cluster", "batch"}, nil, []string{"reindex:5"}},
 		{"ECS_UPTIME_CLUSTERS", nil, []string{"ECS_UPTIME_CLUSTERS=batch"}, []string{"reindex:5"}},
 		{"--cluster overrides ECS_UPTIME_CLUSTERS", []string{"--cluster", "prod"}, []string{"ECS_UPTIME_CLUSTERS=batch"}, []string{"db-migrate:42", "worker:3"}},
@@ -205,7 +206,7 @@ func TestTasksProgress(t *testing.T) {
 	}
 	// 3 clusters; 6 tasks described: prod's 4 (its STOPPED task is not
 	// listed), batch's and jobs'.
-	for _, want := range []string{"\r\x1b[Kscanning: ", " clusters, ", "\r\x1b[Kscanning: 3 clusters, 6 tasks read"} {
+	for _, want := range []string{"\r\x1b[Kscanning: ", " clusters, ", "\r\x1b[Kscanning: 3 clusters, 7 tasks read"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr %q lacks %q", errOut, want)
 		}
@@ -302,7 +303,7 @@ func TestTasksExitCodes(t *testing.T) {
 		{name: "an argument", args: []string{"prod"}, code: exitConfig, stderr: `unexpected argument "prod"`},
 		{name: "no region", env: []string{"AWS_REGION=", "AWS_DEFAULT_REGION="}, code: exitConfig, stderr: "AWS_REGION"},
 		{name: "a denied cluster", env: []string{"ECS_UPTIME_API_RATE=20"}, code: exitUnread, stdout: "db-migrate:42",
-			stderr: "ecs-uptime tasks: 1 part(s) could not be read; their tasks are not listed:\n  eu-west-1/secret: list tasks: operation error ECS: ListTasks", stderrLast: true},
+			stderr: "ecs-uptime tasks: 1 part(s) could not be read; their tasks are not listed:\n  eu-west-1/secret: list running tasks: operation error ECS: ListTasks", stderrLast: true},
 		{name: "a denied cluster wins over --fail-if-any", args: []string{"--fail-if-any", "--format", "json"}, code: exitUnread, stdout: `"family": "db-migrate"`, stderr: "eu-west-1/secret", stderrLast: true},
 		{name: "nothing readable", fake: denied, code: exitUnread, stderr: "ecs-uptime tasks: read ECS tasks: no cluster could be read: eu-west-1: list clusters:"},
 		{name: "an empty account", fake: empty, args: []string{"--fail-if-any"}, code: exitOK, stdout: "AGE  REGION  CLUSTER  TASK  ID  STATUS  LAUNCH  STARTED BY  MAX LIFETIME\n"},
