@@ -29,7 +29,7 @@ func TestReadmeQuickStart(t *testing.T) {
 		"**Go " + goLine[1] + " or later**",
 		"**A C compiler**",
 		"`-race`",
-		"**About 1.2 GB of disk**",
+		"**About 1.7 GB of disk**",
 		"`docker run --rm -i IMAGE inject …`",
 		"(see [Install](#install))",
 	} {
@@ -104,4 +104,24 @@ func readRepoFile(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// The guide says what the release workflow pushes for a pre-release tag,
+// and how to build from a clone.
+func TestReadmeReleaseAndBuild(t *testing.T) {
+	for page, wants := range map[string][]string{
+		"docs/development.md": {"pushes only `:1.3.0-rc.1` and its twin `:1.3.0-rc.1-sidecar`"},
+		"docs/install.md":     {"go build -o ecs-uptime ./cmd/ecs-uptime", "go build -tags noapi -o ecs-uptime ./cmd/ecs-uptime"},
+	} {
+		text := readRepoFile(t, page)
+		for _, want := range wants {
+			if !strings.Contains(text, want) {
+				t.Errorf("%s lacks %s", page, want)
+			}
+		}
+	}
+	wf := readRepoFile(t, ".github/workflows/release.yml")
+	if !strings.Contains(wf, "suffix=-sidecar") || !strings.Contains(wf, "type=semver,pattern={{version}}") {
+		t.Error("release.yml no longer tags the -sidecar twin with the full version: update the pre-release sentence of docs/development.md")
+	}
 }
