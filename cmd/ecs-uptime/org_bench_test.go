@@ -19,8 +19,8 @@ import (
 // organization, ECS_UPTIME_REGIONS=all, the defaults ECS_UPTIME_SCAN_CONCURRENCY=8
 // and ECS_UPTIME_API_RATE=5 per account-region. Per cycle it reports the
 // API calls (and fails unless they are the formula's: per account-region
-// one ListClusters page, per cluster ⌈100/100⌉ ListTasks and DescribeTasks;
-// 450), the binary's CPU time and the cycle's wall time (its first request
+// one ListClusters page, per cluster ⌈100/100⌉ ListTasks of the running,
+// one of the stopped, and ⌈100/100⌉ DescribeTasks; 600), the binary's CPU time and the cycle's wall time (its first request
 // to its last); then the binary's peak RSS, and the AssumeRole calls: one
 // per member account in the first cycle, none after (sessions of an hour,
 // renewed a minute before they end: one per member account per 59
@@ -108,13 +108,13 @@ func BenchmarkAPIOrganization(b *testing.B) {
 		mu.Lock()
 		got := cycles[:measured+2]
 		mu.Unlock()
-		want := accounts * regionsEach * (1 + 2*((tasksEach+99)/100))
+		want := accounts * regionsEach * (1 + 2*((tasksEach+99)/100) + 1)
 		var calls, assumes int
 		var cpu, wall time.Duration
 		for k := 1; k <= measured; k++ {
 			c := got[k]
 			if c.calls != want {
-				b.Errorf("cycle %d: %d calls, want %d: per account-region 1 ListClusters, 1 ListTasks, 1 DescribeTasks", k, c.calls, want)
+				b.Errorf("cycle %d: %d calls, want %d: per account-region 1 ListClusters, 2 ListTasks (running, stopped), 1 DescribeTasks", k, c.calls, want)
 			}
 			calls += c.calls
 			assumes += c.assumes
