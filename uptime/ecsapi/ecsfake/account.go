@@ -1,7 +1,6 @@
 package ecsfake
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -145,27 +144,13 @@ func (s *Server) listRegions(caller string, in *listRegionsInput) (any, *apiErro
 		}
 	}
 	slices.Sort(names)
-	start := 0
-	scope := "regions\x00" + account + "\x00"
-	if in.NextToken != nil {
-		raw, err := base64.RawURLEncoding.DecodeString(*in.NextToken)
-		last, ok := strings.CutPrefix(string(raw), scope)
-		if err != nil || !ok {
-			return nil, &apiError{http.StatusBadRequest, "ValidationException", "The NextToken is invalid."}
-		}
-		start, _ = slices.BinarySearch(names, last)
-		if start < len(names) && names[start] == last {
-			start++
-		}
+	page, next, ok := cutPage(names, size, in.NextToken, "regions\x00"+account)
+	if !ok {
+		return nil, &apiError{http.StatusBadRequest, "ValidationException", "The NextToken is invalid."}
 	}
-	end := min(start+size, len(names))
-	out := listRegionsOutput{Regions: make([]regionOpt, 0, end-start)}
-	for _, n := range names[start:end] {
+	out := listRegionsOutput{Regions: make([]regionOpt, 0, len(page)), NextToken: next}
+	for _, n := range page {
 		out.Regions = append(out.Regions, regionOpt{RegionName: n, RegionOptStatus: status[n]})
-	}
-	if end < len(names) {
-		tok := base64.RawURLEncoding.EncodeToString([]byte(scope + names[end-1]))
-		out.NextToken = &tok
 	}
 	return out, nil
 }

@@ -880,9 +880,8 @@ func (s *Server) listTasks(account, region string, in *request) (any, *apiError)
 	return listTasksOutput{TaskArns: page, NextToken: next}, nil
 }
 
-// paginate cuts one page from the sorted items. The token names the last
-// item of the previous page, so that tasks added or removed between pages
-// never make a page skip or repeat one that stays.
+// paginate cuts one page of an ECS list call from the sorted items (see
+// cutPage).
 func paginate(items []string, in *request, scope string) (page []string, next *string, aerr *apiError) {
 	size := maxPage
 	if in.MaxResults != nil {
@@ -891,12 +890,26 @@ func paginate(items []string, in *request, scope string) (page []string, next *s
 		}
 		size = *in.MaxResults
 	}
+	page, next, ok := cutPage(items, size, in.NextToken, scope)
+	if !ok {
+		return nil, nil, invalid("Invalid token %s", *in.NextToken)
+	}
+	return page, next, nil
+}
+
+// cutPage cuts one page of at most size from the sorted items, after the
+// item token names (from the start without one). The token names the last
+// item of the previous page, so that items added or removed between pages
+// never make a page skip or repeat one that stays; ok is false for a token
+// that is not one of scope's. Every paginated call of the fake (ECS,
+// Organizations, Account) pages this way.
+func cutPage(items []string, size int, token *string, scope string) (page []string, next *string, ok bool) {
 	start := 0
-	if in.NextToken != nil {
-		raw, err := base64.RawURLEncoding.DecodeString(*in.NextToken)
+	if token != nil {
+		raw, err := base64.RawURLEncoding.DecodeString(*token)
 		last, ok := strings.CutPrefix(string(raw), scope+"\x00")
 		if err != nil || !ok {
-			return nil, nil, invalid("Invalid token %s", *in.NextToken)
+			return nil, nil, false
 		}
 		start = sort.SearchStrings(items, last)
 		if start < len(items) && items[start] == last {
@@ -912,7 +925,7 @@ func paginate(items []string, in *request, scope string) (page []string, next *s
 	if page == nil {
 		page = []string{}
 	}
-	return page, next, nil
+	return page, next, true
 }
 
 // find returns the cluster a call names (short name or ARN; default

@@ -1,7 +1,6 @@
 package ecsfake
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -115,21 +114,12 @@ func (s *Server) listAccounts(caller string, in *listAccountsInput) (any, *apiEr
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	start := 0
-	if in.NextToken != nil {
-		raw, err := base64.RawURLEncoding.DecodeString(*in.NextToken)
-		last, ok := strings.CutPrefix(string(raw), "accounts\x00")
-		if err != nil || !ok {
-			return nil, &apiError{http.StatusBadRequest, "InvalidInputException", "The NextToken is invalid."}
-		}
-		start, _ = slices.BinarySearch(ids, last)
-		if start < len(ids) && ids[start] == last {
-			start++
-		}
+	page, next, ok := cutPage(ids, size, in.NextToken, "accounts")
+	if !ok {
+		return nil, &apiError{http.StatusBadRequest, "InvalidInputException", "The NextToken is invalid."}
 	}
-	end := min(start+size, len(ids))
-	out := listAccountsOutput{Accounts: make([]orgAccount, 0, end-start)}
-	for _, id := range ids[start:end] {
+	out := listAccountsOutput{Accounts: make([]orgAccount, 0, len(page)), NextToken: next}
+	for _, id := range page {
 		m := s.members[id]
 		method := "INVITED"
 		if id == Account {
@@ -140,10 +130,6 @@ func (s *Server) listAccounts(caller string, in *listAccountsInput) (any, *apiEr
 			Email: m.Name + "@example.com", Name: m.Name, Status: m.Status, State: m.Status,
 			JoinedMethod: method, JoinedTimestamp: epoch(joined),
 		})
-	}
-	if end < len(ids) {
-		tok := base64.RawURLEncoding.EncodeToString([]byte("accounts\x00" + ids[end-1]))
-		out.NextToken = &tok
 	}
 	return out, nil
 }
