@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -121,8 +122,9 @@ func running(t uptime.Task) bool {
 
 // ask requests the metadata of the due tasks, concurrently, within
 // k.timeout, and records each answer or failure. A request that the
-// read's own end (shutdown) cut short is not counted as a failure, nor is
-// one that the timeout kept from starting.
+// read's own end (shutdown, the cycle's deadline) cut short is not
+// counted as a failure, nor is one that the timeout kept from starting;
+// an answer is kept even when the read ends right after it.
 func (k *kinds) ask(ctx context.Context, due []*taskMeta) {
 	if len(due) == 0 {
 		return
@@ -150,12 +152,15 @@ func (k *kinds) ask(ctx context.Context, due []*taskMeta) {
 		})
 	}
 	wg.Wait()
-	if ctx.Err() != nil {
-		return
-	}
 	for i, m := range due {
 		r := results[i]
 		if !r.asked {
+			continue
+		}
+		if r.err != nil && ctx.Err() != nil && (errors.Is(r.err, context.Canceled) || errors.Is(r.err, context.DeadlineExceeded)) {
+			// Cut short by the read's own end (shutdown, or the cycle's
+			// deadline on a loaded host): no failure. An answer that came
+			// in time is kept whatever happened to the read after it.
 			continue
 		}
 		if r.err == nil && r.task.ARN != m.arn {
