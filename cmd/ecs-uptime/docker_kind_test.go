@@ -93,7 +93,11 @@ func cycles(ps []receiver.Packet) (checked []bool) {
 // no variable is judged at once. Under skip the service's task sends
 // nothing.
 func TestDockerModeTaskKinds(t *testing.T) {
-	host := dockertest.Host(t)
+	// A private engine: on the shared one, any other docker-source test
+	// running at the same time (another package's) would see these
+	// containers and ask their metadata too, and the counts below are
+	// this process's asks.
+	host := dockertest.StartDaemon(t).Host
 	meta := startTaskMetadata(t)
 	arn := func() string { return dockertest.TaskARN("eu-west-1", "123456789012", "prod") }
 	web, job, flaky, bare := arn(), arn(), arn(), arn()
