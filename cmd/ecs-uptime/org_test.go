@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -144,7 +143,7 @@ func TestAPIModeScansAnOrganization(t *testing.T) {
 	mu.Unlock()
 
 	cycles, assumeDev, byOp := 0, 0, map[string]int{}
-	paced := map[string][]time.Time{} // account/region → arrivals of its ECS calls
+	calls := map[string][]time.Time{} // account/region → arrivals of its ECS calls
 	for _, r := range run {
 		byOp[r.Op+" "+r.Account]++
 		switch {
@@ -160,7 +159,7 @@ func TestAPIModeScansAnOrganization(t *testing.T) {
 			if r.Account == denied || r.Account == suspended || r.Region == "me-south-1" || r.Region == "af-south-1" {
 				t.Errorf("%s in %s/%s: an account or region that must not be read", r.Op, r.Account, r.Region)
 			}
-			paced[r.Account+"/"+r.Region] = append(paced[r.Account+"/"+r.Region], r.At)
+			calls[r.Account+"/"+r.Region] = append(calls[r.Account+"/"+r.Region], r.At)
 		}
 	}
 	if cycles < 5 {
@@ -184,26 +183,7 @@ func TestAPIModeScansAnOrganization(t *testing.T) {
 		t.Errorf("%d AssumeRole calls for %s over %d cycles with sessions of %v: want it renewed (2 or more) but not each cycle",
 			assumeDev, dev, cycles, ecsapi.RenewBefore+5*time.Second)
 	}
-	// Each account-region on its own limiter: no two of its calls closer
-	// than the rate allows. The fake notes a call when it arrives, not
-	// when the limiter let it go, so a call held up on its way (dialing
-	// its connection, a loaded CI machine) arrives close to the next one:
-	// allow 10 ms of slack, and one pair in ten to be closer still. A
-	// missing limiter, or one at twice the rate, makes nearly every pair
-	// too close.
-	pairs, tooClose := 0, []string{}
-	for where, at := range paced {
-		for i := 1; i < len(at); i++ {
-			pairs++
-			if gap := at[i].Sub(at[i-1]); gap < time.Second/rate-10*time.Millisecond {
-				tooClose = append(tooClose, fmt.Sprintf("%s: calls %d and %d %v apart", where, i-1, i, gap))
-			}
-		}
-	}
-	if len(tooClose) > pairs/10 {
-		t.Errorf("%d of %d pairs of calls to an account-region closer than %d per second allows:\n%s",
-			len(tooClose), pairs, rate, strings.Join(tooClose, "\n"))
-	}
+	paced(t, calls, rate) // each account-region on its own limiter
 	if n := strings.Count(logs, "cannot read part of the source"); n != 1 || !strings.Contains(logs, "account="+denied) || !strings.Contains(logs, "AccessDenied") {
 		t.Errorf("%d lines about unread parts, want 1 naming account %s and AccessDenied; logs:\n%s", n, denied, logs)
 	}
