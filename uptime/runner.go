@@ -116,7 +116,10 @@ func (r *Runner) Cycle(ctx context.Context) error {
 	}
 	r.logUnread(log, partial)
 	cycle := r.Tracker.ObservePartial(tasks, partial)
-	r.lastRead.Store(&cycle.At)
+	// A copy of the time: a pointer into cycle would keep the whole cycle,
+	// its tasks included, until the next one.
+	at := cycle.At
+	r.lastRead.Store(&at)
 	if err := r.Sink.Send(ctx, cycle); err != nil {
 		if errors.Is(err, ErrStop) {
 			return err
@@ -131,7 +134,7 @@ func (r *Runner) Cycle(ctx context.Context) error {
 		log.Info("sending works again", slog.Int("failed_cycles", r.sendFails))
 		r.sendFails = 0
 	}
-	r.lastOK.Store(&cycle.At)
+	r.lastOK.Store(&at)
 	return nil
 }
 

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+	"weak"
 )
 
 // scriptedSource answers each read with the next entry of its script.
@@ -117,5 +119,40 @@ func TestLastSuccessKeepsTheMonotonicClock(t *testing.T) {
 	// LastRead is what the health check reads now: the same must hold.
 	if read := r.LastRead(); read.IsZero() || read == read.Round(0) {
 		t.Errorf("LastRead = %v: the monotonic clock reading is lost", read)
+	}
+}
+
+// weakSink keeps a weak pointer to the first task of each cycle it is
+// sent, and nothing else.
+type weakSink struct{ first []weak.Pointer[TaskUptime] }
+
+func (s *weakSink) Send(_ context.Context, c Cycle) error {
+	s.first = append(s.first, weak.Make(&c.Tasks[0]))
+	return nil
+}
+
+// TestRunnerKeepsNoCycle: once a cycle is sent, the Runner keeps nothing
+// of it (its health times are copies): at 10,000 tasks a cycle's tasks
+// are 5 MB, and holding the last one until the next cycle doubled the
+// api source's peak. The Tracker keeps what it needs in its own maps.
+func TestRunnerKeepsNoCycle(t *testing.T) {
+	src := &scriptedSource{script: []func() ([]Task, error){func() ([]Task, error) {
+		return []Task{{ARN: "arn:aws:ecs:eu-west-1:123456789012:task/prod/1", StartedAt: time.Now().Add(-time.Hour)}}, nil
+	}}}
+	sink := &weakSink{}
+	r := &Runner{Source: src, Sink: sink, Tracker: NewTracker(nil, nil), Interval: time.Second}
+	for range 2 {
+		if err := r.Cycle(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.GC()
+	for i, p := range sink.first {
+		if p.Value() != nil {
+			t.Errorf("cycle %d's tasks are still reachable after it was sent", i+1)
+		}
+	}
+	if r.LastSuccess().IsZero() || r.LastRead().IsZero() {
+		t.Error("the health times are lost")
 	}
 }
