@@ -85,14 +85,14 @@ func (g Gauges) Judge(c *Cycle, s *Signals) {
 	s.Gauges = slices.Grow(s.Gauges, n)
 	for i := range c.Tasks {
 		t := &c.Tasks[i]
-		s.Gauges = append(s.Gauges, Gauge{Name: MetricTaskUptime, Value: t.Uptime.Seconds(), About: Subject{Task: &t.Task}})
+		s.Gauges = append(s.Gauges, Gauge{Name: MetricTaskUptime, Value: t.Uptime.Seconds(), About: Subject{Task: t.Task}})
 		if !g.Containers {
 			continue
 		}
 		for j := range t.Containers {
 			ctr := &t.Containers[j]
 			s.Gauges = append(s.Gauges, Gauge{Name: MetricContainerUptime, Value: ctr.Uptime.Seconds(),
-				About: Subject{Task: &t.Task, Container: &ctr.Container}})
+				About: Subject{Task: t.Task, Container: &ctr.Container}})
 		}
 	}
 }

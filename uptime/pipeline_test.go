@@ -56,7 +56,7 @@ type stopAll struct {
 func (s stopAll) Judge(c *uptime.Cycle, sig *uptime.Signals) {
 	for _, t := range c.Tasks {
 		arn := t.Task.ARN
-		sig.Stops = append(sig.Stops, uptime.StopRequest{Task: t.Task, Reason: "too old",
+		sig.Stops = append(sig.Stops, uptime.StopRequest{Task: *t.Task, Reason: "too old",
 			Announce: []uptime.Event{{Title: "stopping " + arn}},
 			Done: func(_ context.Context, err error) []uptime.Event {
 				s.tr.calls = append(s.tr.calls, fmt.Sprintf("done %s %v", arn, err))
@@ -73,7 +73,7 @@ func (s stopAll) Judge(c *uptime.Cycle, sig *uptime.Signals) {
 
 func TestPipeline(t *testing.T) {
 	cycle := uptime.Cycle{At: time.Unix(1764064800, 0), Tasks: []uptime.TaskUptime{
-		{Task: uptime.Task{ARN: "a"}, Uptime: time.Hour}, {Task: uptime.Task{ARN: "b"}, Uptime: time.Minute}}}
+		{Task: &uptime.Task{ARN: "a"}, Uptime: time.Hour}, {Task: &uptime.Task{ARN: "b"}, Uptime: time.Minute}}}
 	refused := errors.New("AccessDeniedException")
 	away := errors.New("send to dogstatsd: connection refused")
 	exit := fmt.Errorf("max lifetime: %w", uptime.ErrStop)
@@ -141,7 +141,7 @@ func TestPipelineShutdownDuringAStop(t *testing.T) {
 	defer cancel()
 	tr := &trail{onStop: cancel, stopErr: context.Canceled}
 	p := &uptime.Pipeline{Stages: []uptime.Stage{stopAll{tr: tr}}, Output: tr, Stopper: tr}
-	p.Send(ctx, uptime.Cycle{Tasks: []uptime.TaskUptime{{Task: uptime.Task{ARN: "a"}}, {Task: uptime.Task{ARN: "b"}}}})
+	p.Send(ctx, uptime.Cycle{Tasks: []uptime.TaskUptime{{Task: &uptime.Task{ARN: "a"}}, {Task: &uptime.Task{ARN: "b"}}}})
 	want := []string{"write []", "write [event stopping a]", "stop a too old", "done a context canceled"}
 	if !slices.Equal(tr.calls, want) {
 		t.Errorf("calls\n got %q\nwant %q", tr.calls, want)
@@ -156,20 +156,20 @@ func TestPipelinePanicsOnAStopWithoutStopper(t *testing.T) {
 	}()
 	tr := &trail{}
 	p := &uptime.Pipeline{Stages: []uptime.Stage{stopAll{tr: tr}}, Output: tr}
-	p.Send(context.Background(), uptime.Cycle{Tasks: []uptime.TaskUptime{{Task: uptime.Task{ARN: "a"}}}})
+	p.Send(context.Background(), uptime.Cycle{Tasks: []uptime.TaskUptime{{Task: &uptime.Task{ARN: "a"}}}})
 }
 
 // Gauges reports every task, and each running container only when asked.
 func TestGauges(t *testing.T) {
-	c := uptime.Cycle{Tasks: []uptime.TaskUptime{{Task: uptime.Task{ARN: "a"}, Uptime: 90 * time.Second,
+	c := uptime.Cycle{Tasks: []uptime.TaskUptime{{Task: &uptime.Task{ARN: "a"}, Uptime: 90 * time.Second,
 		Containers: []uptime.ContainerUptime{{Container: uptime.Container{Name: "app"}, Uptime: time.Minute}}}}}
 	for _, containers := range []bool{false, true} {
 		var s uptime.Signals
 		uptime.Gauges{Containers: containers}.Judge(&c, &s)
-		want := []uptime.Gauge{{Name: uptime.MetricTaskUptime, Value: 90, About: uptime.Subject{Task: &c.Tasks[0].Task}}}
+		want := []uptime.Gauge{{Name: uptime.MetricTaskUptime, Value: 90, About: uptime.Subject{Task: c.Tasks[0].Task}}}
 		if containers {
 			want = append(want, uptime.Gauge{Name: uptime.MetricContainerUptime, Value: 60,
-				About: uptime.Subject{Task: &c.Tasks[0].Task, Container: &c.Tasks[0].Containers[0].Container}})
+				About: uptime.Subject{Task: c.Tasks[0].Task, Container: &c.Tasks[0].Containers[0].Container}})
 		}
 		if !slices.Equal(s.Gauges, want) {
 			t.Errorf("containers %v: gauges %+v, want %+v", containers, s.Gauges, want)

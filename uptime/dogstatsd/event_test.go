@@ -19,7 +19,7 @@ import (
 // whatever the task's family holds.
 func TestEventsOverRealSockets(t *testing.T) {
 	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	plain := cycle().Tasks[0].Task
+	plain := *cycle().Tasks[0].Task
 	forged := plain
 	forged.Family = "db|migrate\nforged:1|c"
 	forged.ARN = "arn:aws:ecs:eu-west-1:123456789012:task/prod/5c2f,team:x"
@@ -76,7 +76,7 @@ func TestEventsOverRealSockets(t *testing.T) {
 				if e.CardTag != "none" || e.CardField != "" {
 					t.Errorf("dd.internal.card tag %q, card: field %q; want the tag none and no field (origin opt-out)", e.CardTag, e.CardField)
 				}
-				wantTags := append([]string{"env:prod"}, TaskTags(tc.task)...)
+				wantTags := append([]string{"env:prod"}, TaskTags(&tc.task)...)
 				if !slices.Equal(e.Tags, wantTags) {
 					t.Errorf("tags\n got %q\nwant %q", e.Tags, wantTags)
 				}
@@ -107,7 +107,7 @@ func TestWriteReportsAnAgentThatIsAway(t *testing.T) {
 			for call := 1; call <= tc.fails; call++ {
 				task := cycle().Tasks[0].Task
 				err = sink.Write(context.Background(), &uptime.Signals{Events: []uptime.Event{{Title: "stopping ECS task db-migrate:42",
-					Alert: uptime.AlertInfo, Key: task.ARN, About: uptime.Subject{Task: &task}}}})
+					Alert: uptime.AlertInfo, Key: task.ARN, About: uptime.Subject{Task: task}}}})
 				if call < tc.fails {
 					if err != nil {
 						t.Fatalf("Write %d = %v, want nil: no refusal can have come back yet", call, err)

@@ -233,7 +233,7 @@ func FuzzMessagesFit(f *testing.F) {
 			for j := range int(nTags) % 50 {
 				task.ResourceTags = append(task.ResourceTags, uptime.ResourceTag{Key: fmt.Sprintf("%s%d", strings.ToLower(tagKey), j), Value: tagValue})
 			}
-			c.Tasks = append(c.Tasks, uptime.TaskUptime{Task: task, Uptime: 26*time.Hour + time.Duration(i)*time.Minute})
+			c.Tasks = append(c.Tasks, uptime.TaskUptime{Task: &task, Uptime: 26*time.Hour + time.Duration(i)*time.Minute})
 		}
 		quiet := slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))
 		p := &uptime.Pipeline{Output: rec, Stopper: acceptAll{}, Stages: []uptime.Stage{

@@ -139,7 +139,7 @@ func FuzzSinkLine(f *testing.F) {
 			task.Kind = uptime.KindService
 		}
 		ctr := uptime.Container{Name: ctrName, RuntimeName: runtimeName, ID: id, Image: image, Running: true}
-		c := uptime.Cycle{At: time.Unix(1764064800, 0), Tasks: []uptime.TaskUptime{{Task: task, Uptime: up,
+		c := uptime.Cycle{At: time.Unix(1764064800, 0), Tasks: []uptime.TaskUptime{{Task: &task, Uptime: up,
 			Containers: []uptime.ContainerUptime{{Container: ctr, Uptime: up / 2}}}}}
 		sink := &uptime.Pipeline{Output: out, Stages: []uptime.Stage{uptime.Gauges{Containers: true},
 			lifetime.NewJudge(lifetime.Policy{Critical: time.Nanosecond})}}

@@ -17,7 +17,7 @@ const prodARN = "arn:aws:ecs:eu-west-1:123456789012:cluster/prod"
 
 // migration is a running task of family in cluster prod.
 func migration(family, id string, up time.Duration) uptime.TaskUptime {
-	return uptime.TaskUptime{Uptime: up, Task: uptime.Task{
+	return uptime.TaskUptime{Uptime: up, Task: &uptime.Task{
 		ARN: "arn:aws:ecs:eu-west-1:123456789012:task/prod/" + id, Family: family, Revision: "42",
 		Cluster: "prod", ClusterARN: prodARN, Region: "eu-west-1", Account: "123456789012"}}
 }

@@ -207,7 +207,7 @@ func (s *Sink) Write(ctx context.Context, sig *uptime.Signals) error {
 		defer stop()
 	}
 	w := writing{sink: s, ctx: ctx, keep: keep}
-	tags := tagCache{}
+	var tags lastTags
 	for _, g := range sig.Gauges {
 		w.gauge(g, tags.of(g.About))
 	}

@@ -24,7 +24,7 @@ func cycle() uptime.Cycle {
 	app := uptime.Container{Name: "migrate", RuntimeName: "migrate", ID: "5c2f-1", Image: "migrate:2026.11", Running: true}
 	side := uptime.Container{Name: "ecs-uptime", RuntimeName: "ecs-uptime", ID: "5c2f-2", Image: "ecs-uptime:1", Running: true}
 	return uptime.Cycle{At: time.Now(), Tasks: []uptime.TaskUptime{{
-		Task: task, Uptime: 26*time.Hour + 1500*time.Millisecond,
+		Task: &task, Uptime: 26*time.Hour + 1500*time.Millisecond,
 		Containers: []uptime.ContainerUptime{{Container: app, Uptime: 26 * time.Hour}, {Container: side, Uptime: time.Hour}},
 	}}}
 }

@@ -67,17 +67,17 @@ func TestTaskAndContainerTags(t *testing.T) {
 		"region:us-west-2", "availability-zone:us-west-2d", "aws_account:111122223333", "ecs_service:My_Service",
 		"ecs_task_kind:service",
 	}
-	if got := TaskTags(task); !slices.Equal(got, want) {
+	if got := TaskTags(&task); !slices.Equal(got, want) {
 		t.Errorf("TaskTags\n got %q\nwant %q", got, want)
 	}
 	// Unknown values are left out, not sent empty; an unknown kind says so.
 	task.Service, task.AvailabilityZone, task.ClusterARN, task.Kind = "", "", "", uptime.KindUnknown
-	for _, tag := range TaskTags(task) {
+	for _, tag := range TaskTags(&task) {
 		if tag[len(tag)-1] == ':' {
 			t.Errorf("empty tag %q", tag)
 		}
 	}
-	if got := TaskTags(task); !slices.Contains(got, "ecs_task_kind:unknown") {
+	if got := TaskTags(&task); !slices.Contains(got, "ecs_task_kind:unknown") {
 		t.Errorf("TaskTags of a task of unknown kind %q, want ecs_task_kind:unknown", got)
 	}
 	// The api source's fields and the resource tags it copies.
@@ -87,18 +87,18 @@ func TestTaskAndContainerTags(t *testing.T) {
 	wantAPI := []string{"task_arn:arn:aws:ecs:eu-west-1:123456789012:task/prod/5c2f", "task_name:db-migrate", "task_family:db-migrate",
 		"task_version:42", "ecs_task_kind:standalone", "ecs_launch_type:FARGATE", "ecs_capacity_provider:FARGATE_SPOT", "started_by:ci/job_1234",
 		"costcenter:42_a_b", "team_owner:data"}
-	if got := TaskTags(api); !slices.Equal(got, wantAPI) {
+	if got := TaskTags(&api); !slices.Equal(got, wantAPI) {
 		t.Errorf("TaskTags of an api task\n got %q\nwant %q", got, wantAPI)
 	}
 	// ECS Exec on: ecs_exec:enabled; off: no tag at all.
 	api.ExecEnabled = true
 	wantExec := append(slices.Clone(wantAPI[:8]), append([]string{"ecs_exec:enabled"}, wantAPI[8:]...)...)
-	if got := TaskTags(api); !slices.Equal(got, wantExec) {
+	if got := TaskTags(&api); !slices.Equal(got, wantExec) {
 		t.Errorf("TaskTags of a task with ECS Exec\n got %q\nwant %q", got, wantExec)
 	}
 	// The status of a task not running goes with its signals, not its tags.
 	api.Status = "DEACTIVATING"
-	if got := SubjectTags(uptime.Subject{Task: &api, Status: api.Status}); !slices.Contains(got, "ecs_task_status:DEACTIVATING") || slices.Contains(TaskTags(api), "ecs_task_status:DEACTIVATING") {
+	if got := SubjectTags(uptime.Subject{Task: &api, Status: api.Status}); !slices.Contains(got, "ecs_task_status:DEACTIVATING") || slices.Contains(TaskTags(&api), "ecs_task_status:DEACTIVATING") {
 		t.Errorf("SubjectTags with a status = %q", got)
 	}
 	c := uptime.Container{Name: "curl", RuntimeName: "ecs-curltest-26-curl-a0e7", ID: "ee08", Image: "registry:5000/curltest:1", Running: true, StartedAt: time.Now()}

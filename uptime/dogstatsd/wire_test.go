@@ -332,7 +332,7 @@ func TestLongMessagesOverRealSockets(t *testing.T) {
 				if len(p.Raw) >= MaxDatagram {
 					t.Errorf("a %d-byte line", len(p.Raw))
 				}
-				if want := TaskTags(*map[string]*uptime.Task{"medium": medium, "large": large}[idOf(p)]); !equalStrings(p.Tags, want) {
+				if want := TaskTags(map[string]*uptime.Task{"medium": medium, "large": large}[idOf(p)]); !equalStrings(p.Tags, want) {
 					t.Errorf("line %.80q…: tags cut or changed", p.Raw)
 				}
 				if k, ok := p.Fields["k"]; ok && (utf8.RuneCountInString(k) != 100 || !strings.Contains(k, "~")) {

@@ -12,7 +12,7 @@ import (
 )
 
 func task(arn string, k uptime.Kind, pending bool) uptime.TaskUptime {
-	return uptime.TaskUptime{Task: uptime.Task{ARN: arn, Kind: k, KindPending: pending}, Uptime: 30 * time.Hour}
+	return uptime.TaskUptime{Task: &uptime.Task{ARN: arn, Kind: k, KindPending: pending}, Uptime: 30 * time.Hour}
 }
 
 // Each kind under each policy: kept and judged, kept and reported only, or

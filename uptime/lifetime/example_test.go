@@ -14,7 +14,7 @@ func ExampleJudge() {
 	j := lifetime.NewJudge(lifetime.Policy{Warning: 20 * time.Hour, Critical: 24 * time.Hour})
 	task := uptime.Task{ARN: "arn:aws:ecs:eu-west-1:123456789012:task/prod/5c2f0b9e8d7a4e31", Family: "db-migrate", Revision: "42"}
 	for _, up := range []time.Duration{19 * time.Hour, 21 * time.Hour, 26*time.Hour + 3*time.Minute, 27 * time.Hour} {
-		v := j.Verdicts(uptime.Cycle{Tasks: []uptime.TaskUptime{{Task: task, Uptime: up}}})[0]
+		v := j.Verdicts(uptime.Cycle{Tasks: []uptime.TaskUptime{{Task: &task, Uptime: up}}})[0]
 		fmt.Printf("%-8s announce=%-5v %s\n", v.State, v.Announce, v.Message)
 	}
 	// Output:

@@ -96,7 +96,7 @@ func NewJudge(p Policy) *Judge {
 // ECS_UPTIME_SERVICE_TASKS=report) gets none of these.
 func (j *Judge) Judge(c *uptime.Cycle, s *uptime.Signals) {
 	for i, v := range j.Verdicts(*c) {
-		about := uptime.Subject{Task: &c.Tasks[i].Task} // Verdicts keeps the cycle's order
+		about := uptime.Subject{Task: c.Tasks[i].Task} // Verdicts keeps the cycle's order
 		if t := v.Task; t.ReportOnly && t.Task.Kind == uptime.KindService && j.Policy.MaxLifetime > 0 && !j.unstopped[t.Task.ARN] {
 			// Said once, not silently: whoever set the max lifetime
 			// meant it to stop this task.
@@ -215,7 +215,7 @@ func (v Verdict) StopText(max time.Duration) string {
 // UsageAndDetails are the lines that end an event text about a task that
 // has run for ran: its Usage, when the task has a task-level size, then
 // its Details.
-func UsageAndDetails(t uptime.Task, ran time.Duration) string {
+func UsageAndDetails(t *uptime.Task, ran time.Duration) string {
 	if u := Usage(t, ran); u != "" {
 		return u + "\n" + Details(t)
 	}
@@ -229,7 +229,7 @@ func UsageAndDetails(t uptime.Task, ran time.Duration) string {
 // sized per container) or with one in no form ECS gives. ECS gives the
 // size in CPU units (1024 a vCPU) and MiB ("1024", "2048"), or as a task
 // definition may ("1 vCPU", "2 GB"); one of the two alone is given alone.
-func Usage(t uptime.Task, ran time.Duration) string {
+func Usage(t *uptime.Task, ran time.Duration) string {
 	vcpu, okCPU := size(t.CPU, 1024, "vcpu")
 	gb, okMem := size(t.Memory, 1024, "gb")
 	if !okCPU && !okMem {
@@ -285,7 +285,7 @@ func hoursOf(f float64) string {
 // Details are the lines that end every event text about a task: its full
 // ARN, then its cluster, service and startedBy where known, each on a line
 // of its own.
-func Details(t uptime.Task) string {
+func Details(t *uptime.Task) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "task_arn: %s", t.ARN)
 	if t.Cluster != "" {
@@ -303,7 +303,7 @@ func Details(t uptime.Task) string {
 // Name is how messages name a task: "db-migrate:42 (…/5c2f0a1b…)", the
 // family and revision, then the start of the task ID so that two tasks of
 // one family can be told apart on a phone screen.
-func Name(t uptime.Task) string {
+func Name(t *uptime.Task) string {
 	id := t.ARN[strings.LastIndexByte(t.ARN, '/')+1:]
 	short := id
 	if len(id) > 8 {

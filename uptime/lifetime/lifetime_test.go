@@ -13,7 +13,7 @@ const arn = "arn:aws:ecs:eu-west-1:123456789012:task/prod/5c2f0b9e8d7a4e31a6f0c1
 
 func at(up time.Duration) uptime.Cycle {
 	return uptime.Cycle{At: time.Now(), Tasks: []uptime.TaskUptime{{
-		Task: uptime.Task{ARN: arn, Family: "db-migrate", Revision: "42", Cluster: "prod"}, Uptime: up}}}
+		Task: &uptime.Task{ARN: arn, Family: "db-migrate", Revision: "42", Cluster: "prod"}, Uptime: up}}}
 }
 
 // step is one cycle: the task's uptime and what the verdict must be.
@@ -161,7 +161,7 @@ func TestUsage(t *testing.T) {
 		{"zero or negative", "0", "-1", h, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if got := Usage(uptime.Task{CPU: c.cpu, Memory: c.mem}, c.ran); got != c.want {
+			if got := Usage(&uptime.Task{CPU: c.cpu, Memory: c.mem}, c.ran); got != c.want {
 				t.Errorf("Usage(%q, %q, %v) = %q, want %q", c.cpu, c.mem, c.ran, got, c.want)
 			}
 		})

@@ -132,7 +132,7 @@ type stuckProbe struct{}
 func (stuckProbe) Judge(c *uptime.Cycle, s *uptime.Signals) {
 	for i := range c.Tasks {
 		s.Checks = append(s.Checks, uptime.Check{Name: uptime.CheckTaskStuck, Status: uptime.Critical,
-			Message: "stuck in PROVISIONING for 1h05m", About: uptime.Subject{Task: &c.Tasks[i].Task, Status: "PROVISIONING"}})
+			Message: "stuck in PROVISIONING for 1h05m", About: uptime.Subject{Task: c.Tasks[i].Task, Status: "PROVISIONING"}})
 	}
 }
 
@@ -169,8 +169,8 @@ func emit(t *testing.T) []receiver.Packet {
 	retry := migrateTask
 	retry.ARN = "arn:aws:ecs:eu-west-1:123456789012:task/prod/7a1b"
 	cycle := uptime.Cycle{At: time.Now(), Tasks: []uptime.TaskUptime{
-		{Task: migrateTask, Uptime: 26 * time.Hour}, {Task: retry, Uptime: time.Minute},
-		{Task: serviceTask, Uptime: 30 * 24 * time.Hour}, {Task: unknownTask, Uptime: 25 * time.Hour}}}
+		{Task: &migrateTask, Uptime: 26 * time.Hour}, {Task: &retry, Uptime: time.Minute},
+		{Task: &serviceTask, Uptime: 30 * 24 * time.Hour}, {Task: &unknownTask, Uptime: 25 * time.Hour}}}
 	if err := sink.Send(context.Background(), cycle); err != nil {
 		t.Fatal(err)
 	}

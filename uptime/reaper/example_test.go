@@ -38,7 +38,7 @@ func ExampleNew() {
 		s := &uptime.Pipeline{Stages: []uptime.Stage{reaper.New(reaper.Policy{Stop: stop, Tag: "ecs-uptime:max-lifetime"}, quiet)},
 			Output: printer{}, Stopper: printer{}}
 		for _, up := range []time.Duration{23 * time.Hour, 26*time.Hour + 3*time.Minute, 27 * time.Hour} {
-			s.Send(context.Background(), uptime.Cycle{Tasks: []uptime.TaskUptime{{Task: task, Uptime: up}}})
+			s.Send(context.Background(), uptime.Cycle{Tasks: []uptime.TaskUptime{{Task: &task, Uptime: up}}})
 		}
 	}
 	// Output:

@@ -159,7 +159,7 @@ func (r *Reaper) reap(at time.Time, tu uptime.TaskUptime, s *uptime.Signals) {
 		r.tasks[t.ARN] = st
 	}
 	event := func(title, text string, alert uptime.Alert, at time.Time) uptime.Event {
-		return uptime.Event{Title: title, Text: text, Alert: alert, Key: t.ARN, At: at, About: uptime.Subject{Task: &t}}
+		return uptime.Event{Title: title, Text: text, Alert: alert, Key: t.ARN, At: at, About: uptime.Subject{Task: t}}
 	}
 	if service := serviceOf(t); service != "" {
 		if !st.service {
@@ -203,7 +203,7 @@ func (r *Reaper) reap(at time.Time, tu uptime.TaskUptime, s *uptime.Signals) {
 		return
 	}
 	reason := Reason(tu.Uptime, limit)
-	req := uptime.StopRequest{Task: t, Reason: reason}
+	req := uptime.StopRequest{Task: *t, Reason: reason}
 	if !st.announced {
 		req.Announce = []uptime.Event{event(title("stopping"),
 			over+fmt.Sprintf("Asking ECS to stop it (StopTask, reason %q).\n", reason)+used,
@@ -238,7 +238,7 @@ func (r *Reaper) reap(at time.Time, tu uptime.TaskUptime, s *uptime.Signals) {
 }
 
 // taskLog is the logger of the lines about t.
-func (r *Reaper) taskLog(t uptime.Task) *slog.Logger {
+func (r *Reaper) taskLog(t *uptime.Task) *slog.Logger {
 	return r.log.With(slog.String("task_arn", t.ARN), slog.String("task", lifetime.Name(t)),
 		slog.String("cluster", t.Cluster), slog.String("started_by", t.StartedBy),
 		slog.String("tag", r.policy.Tag), slog.String("tag_value", t.MaxLifetimeTag))
@@ -246,7 +246,7 @@ func (r *Reaper) taskLog(t uptime.Task) *slog.Logger {
 
 // serviceOf returns the service a task belongs to, or "" for a standalone
 // task: its group's service name or, failing that, its ecs-svc/… startedBy.
-func serviceOf(t uptime.Task) string {
+func serviceOf(t *uptime.Task) string {
 	if t.Service != "" {
 		return t.Service
 	}

@@ -218,7 +218,7 @@ func TestSendActsOncePerTask(t *testing.T) {
 			var l logs
 			s := reaped(rec, reaper.Policy{Stop: tc.stop, Tag: tagKey}, l.logger())
 			for i := range 3 {
-				if err := s.Send(context.Background(), at(i, uptime.TaskUptime{Task: tc.task, Uptime: tc.up})); err != nil {
+				if err := s.Send(context.Background(), at(i, uptime.TaskUptime{Task: &tc.task, Uptime: tc.up})); err != nil {
 					t.Fatalf("Send %d: %v", i, err)
 				}
 			}
@@ -284,7 +284,7 @@ func TestEventTexts(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := &recorder{}
 			s := reaped(rec, reaper.Policy{Stop: tc.stop, Tag: tagKey}, slog.New(slog.DiscardHandler))
-			if err := s.Send(context.Background(), at(0, uptime.TaskUptime{Task: tc.task, Uptime: 26*time.Hour + 3*time.Minute})); err != nil {
+			if err := s.Send(context.Background(), at(0, uptime.TaskUptime{Task: &tc.task, Uptime: 26*time.Hour + 3*time.Minute})); err != nil {
 				t.Fatal(err)
 			}
 			if !slices.Equal(rec.texts, tc.want) {
@@ -324,7 +324,7 @@ func TestRefusedStopIsRetriedAndLoggedOnce(t *testing.T) {
 			var l logs
 			s := reaped(rec, reaper.Policy{Stop: true, Tag: tagKey}, l.logger())
 			for i := range tc.cycles {
-				c := at(i, uptime.TaskUptime{Task: task, Uptime: 25 * time.Hour}, uptime.TaskUptime{Task: other, Uptime: 25 * time.Hour})
+				c := at(i, uptime.TaskUptime{Task: &task, Uptime: 25 * time.Hour}, uptime.TaskUptime{Task: &other, Uptime: 25 * time.Hour})
 				if err := s.Send(context.Background(), c); err != nil {
 					t.Fatalf("Send %d = %v, want nil: a refused stop is no send error", i, err)
 				}
@@ -401,7 +401,7 @@ func TestHeldTasksKeepTheirState(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := &recorder{}
 			s := reaped(rec, reaper.Policy{Stop: tc.stop, Tag: tagKey}, slog.New(slog.DiscardHandler))
-			both := []uptime.TaskUptime{{Task: past, Uptime: 25 * time.Hour}, {Task: bad, Uptime: 25 * time.Hour}}
+			both := []uptime.TaskUptime{{Task: &past, Uptime: 25 * time.Hour}, {Task: &bad, Uptime: 25 * time.Hour}}
 			if err := s.Send(context.Background(), at(0, both...)); err != nil {
 				t.Fatal(err)
 			}
@@ -433,7 +433,7 @@ func TestTagValueChanges(t *testing.T) {
 	s := reaped(rec, reaper.Policy{Stop: true, Tag: tagKey}, slog.New(slog.DiscardHandler))
 	for i, v := range []string{"6 hours", "6 hours", "6hrs", "6h", "6h"} {
 		before := len(rec.calls)
-		if err := s.Send(context.Background(), at(i, uptime.TaskUptime{Task: oneOff("5c2f0b9e", v), Uptime: 7 * time.Hour})); err != nil {
+		if err := s.Send(context.Background(), at(i, uptime.TaskUptime{Task: new(oneOff("5c2f0b9e", v)), Uptime: 7 * time.Hour})); err != nil {
 			t.Fatal(err)
 		}
 		for _, c := range rec.calls[before+1:] {
@@ -459,7 +459,7 @@ func TestTagValueChanges(t *testing.T) {
 // before the reaper's turn does nothing.
 func TestShutdownMidCycle(t *testing.T) {
 	first, second := oneOff("1111", "24h"), oneOff("2222", "24h")
-	cycle := at(0, uptime.TaskUptime{Task: first, Uptime: 25 * time.Hour}, uptime.TaskUptime{Task: second, Uptime: 25 * time.Hour})
+	cycle := at(0, uptime.TaskUptime{Task: &first, Uptime: 25 * time.Hour}, uptime.TaskUptime{Task: &second, Uptime: 25 * time.Hour})
 	t.Run("during the first StopTask", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -507,7 +507,7 @@ func TestSendErrors(t *testing.T) {
 	s := reaped(rec, reaper.Policy{Stop: true, Tag: tagKey}, slog.New(slog.DiscardHandler))
 	task := oneOff("5c2f0b9e", "24h")
 	for i := range 2 {
-		err := s.Send(context.Background(), at(i, uptime.TaskUptime{Task: task, Uptime: 25 * time.Hour}))
+		err := s.Send(context.Background(), at(i, uptime.TaskUptime{Task: &task, Uptime: 25 * time.Hour}))
 		if !errors.Is(err, agentAway) {
 			t.Errorf("Send %d = %v, want it to wrap the output's %v", i, err, agentAway)
 		}
@@ -566,7 +566,7 @@ func TestReportOnlyTasksAreLeftAlone(t *testing.T) {
 	rec := &recorder{}
 	s := reaped(rec, reaper.Policy{Stop: true, Tag: tagKey}, l.logger())
 	both := func(reportOnly bool) []uptime.TaskUptime {
-		return []uptime.TaskUptime{{Task: past, Uptime: 25 * time.Hour, ReportOnly: reportOnly}, {Task: bad, Uptime: 25 * time.Hour, ReportOnly: reportOnly}}
+		return []uptime.TaskUptime{{Task: &past, Uptime: 25 * time.Hour, ReportOnly: reportOnly}, {Task: &bad, Uptime: 25 * time.Hour, ReportOnly: reportOnly}}
 	}
 	for n := range 2 {
 		if err := s.Send(context.Background(), at(n, both(true)...)); err != nil {

@@ -40,7 +40,7 @@ func TestStopOverRealSocket(t *testing.T) {
 	s := &uptime.Pipeline{Stages: []uptime.Stage{uptime.Gauges{}, reaper.New(reaper.Policy{Stop: true, Tag: tagKey}, nil)},
 		Output: dd, Stopper: ecs}
 	task := oneOff("5c2f0b9e", "24h")
-	tu := uptime.TaskUptime{Task: task, Uptime: 26*time.Hour + 3*time.Minute}
+	tu := uptime.TaskUptime{Task: &task, Uptime: 26*time.Hour + 3*time.Minute}
 
 	if err := s.Send(context.Background(), at(0, tu)); err != nil {
 		t.Fatalf("Send: %v", err)
@@ -58,7 +58,7 @@ func TestStopOverRealSocket(t *testing.T) {
 		{receiver.Event, "stopping ECS task db-migrate:42 (…/5c2f0b9e…): ran 26h03m, max lifetime 24h", "info"},
 		{receiver.Event, "stopped ECS task db-migrate:42 (…/5c2f0b9e…): ran 26h03m, max lifetime 24h", "error"},
 	}
-	wantTags := append([]string{"env:prod"}, dogstatsd.TaskTags(task)...)
+	wantTags := append([]string{"env:prod"}, dogstatsd.TaskTags(&task)...)
 	for i, w := range want {
 		p := got[i]
 		if p.Kind != w.kind || p.Name != w.name || p.Fields["t"] != w.alert {

@@ -12,7 +12,7 @@ import (
 // once when a second task starts, not while it runs, nor when it ends.
 func ExampleWatch() {
 	migration := func(id string, up time.Duration) uptime.TaskUptime {
-		return uptime.TaskUptime{Uptime: up, Task: uptime.Task{
+		return uptime.TaskUptime{Uptime: up, Task: &uptime.Task{
 			ARN: "arn:aws:ecs:eu-west-1:123456789012:task/prod/" + id, Family: "db-migrate", Revision: "42",
 			Cluster: "prod", ClusterARN: "arn:aws:ecs:eu-west-1:123456789012:cluster/prod", Region: "eu-west-1", Account: "123456789012"}}
 	}

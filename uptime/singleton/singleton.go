@@ -36,7 +36,7 @@ import (
 // Cluster identifies the cluster a verdict is about.
 type Cluster = uptime.Cluster
 
-func clusterOf(t uptime.Task) Cluster { return uptime.ClusterOf(&t) }
+func clusterOf(t *uptime.Task) Cluster { return uptime.ClusterOf(t) }
 
 // Verdict is what one family amounts to in one cluster in one cycle.
 type Verdict struct {
@@ -92,7 +92,7 @@ func (v Verdict) EventText() string {
 	return b.String()
 }
 
-func revision(t uptime.Task) string {
+func revision(t *uptime.Task) string {
 	if t.Revision == "" {
 		return t.Family
 	}

@@ -18,7 +18,7 @@ const account = "123456789012"
 // task returns a running task of family in the cluster of that region, up
 // for up; id is the end of its task ID (the message shows 8 characters).
 func task(region, cluster, family, id string, up time.Duration) uptime.TaskUptime {
-	return uptime.TaskUptime{Uptime: up, Task: uptime.Task{
+	return uptime.TaskUptime{Uptime: up, Task: &uptime.Task{
 		ARN:    "arn:aws:ecs:" + region + ":" + account + ":task/" + cluster + "/" + id,
 		Family: family, Revision: "42", Cluster: cluster, Region: region, Account: account,
 		ClusterARN: "arn:aws:ecs:" + region + ":" + account + ":cluster/" + cluster,
@@ -35,7 +35,9 @@ func stage(family, id string, up time.Duration) uptime.TaskUptime {
 
 // noARN is a task whose source knows no cluster ARN.
 func noARN(t uptime.TaskUptime) uptime.TaskUptime {
-	t.Task.ClusterARN = ""
+	task := *t.Task // t's task is shared with the other steps
+	task.ClusterARN = ""
+	t.Task = &task
 	return t
 }
 

@@ -102,7 +102,7 @@ func Event(at time.Time, t *uptime.Task) uptime.Event {
 	}
 	var b strings.Builder
 	var ran time.Duration
-	title := fmt.Sprintf("ECS task %s stopped before it started", lifetime.Name(*t))
+	title := fmt.Sprintf("ECS task %s stopped before it started", lifetime.Name(t))
 	if t.StartedAt.IsZero() {
 		b.WriteString("never ran")
 		if !t.CreatedAt.IsZero() {
@@ -110,7 +110,7 @@ func Event(at time.Time, t *uptime.Task) uptime.Event {
 		}
 	} else {
 		ran = max(end.Sub(t.StartedAt), 0)
-		title = fmt.Sprintf("ECS task %s stopped after %s", lifetime.Name(*t), lifetime.Age(ran))
+		title = fmt.Sprintf("ECS task %s stopped after %s", lifetime.Name(t), lifetime.Age(ran))
 		fmt.Fprintf(&b, "ran %s: started %s", lifetime.Age(ran), stamp(t.StartedAt))
 	}
 	if !t.StoppedAt.IsZero() {
@@ -135,7 +135,7 @@ func Event(at time.Time, t *uptime.Task) uptime.Event {
 		}
 		b.WriteByte('\n')
 	}
-	b.WriteString(lifetime.UsageAndDetails(*t, ran))
+	b.WriteString(lifetime.UsageAndDetails(t, ran))
 	return uptime.Event{Title: title, Text: b.String(), Alert: uptime.AlertError, Key: t.ARN, At: at, About: uptime.Subject{Task: t}}
 }
 

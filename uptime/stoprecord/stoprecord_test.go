@@ -100,12 +100,12 @@ func TestRecord(t *testing.T) {
 			for i, st := range tc.steps {
 				c := &uptime.Cycle{At: t0.Add(time.Duration(i) * time.Minute), Others: st.others, Held: st.held}
 				for _, rt := range st.running {
-					c.Tasks = append(c.Tasks, uptime.TaskUptime{Task: rt})
+					c.Tasks = append(c.Tasks, uptime.TaskUptime{Task: &rt})
 				}
 				var s uptime.Signals
 				each := func(fn func(*uptime.Task)) {
 					for j := range c.Tasks {
-						fn(&c.Tasks[j].Task)
+						fn(c.Tasks[j].Task)
 					}
 					for j := range c.Others {
 						fn(&c.Others[j])

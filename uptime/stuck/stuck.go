@@ -109,15 +109,15 @@ func (w *Watch) judge(at time.Time, t *uptime.Task, st *state, s *uptime.Signals
 	if age >= w.policy.After {
 		status, rel = uptime.Critical, "over"
 	}
-	msg := fmt.Sprintf("task %s in %s for %s, %s %s", lifetime.Name(*t), t.Status, lifetime.Age(age), rel, lifetime.Age(w.policy.After))
+	msg := fmt.Sprintf("task %s in %s for %s, %s %s", lifetime.Name(t), t.Status, lifetime.Age(age), rel, lifetime.Age(w.policy.After))
 	s.Checks = append(s.Checks, uptime.Check{Name: uptime.CheckTaskStuck, Status: status, Message: msg, About: about})
 	if status != uptime.Critical || st.critical {
 		return
 	}
 	st.critical = true
 	s.Events = append(s.Events, uptime.Event{
-		Title: fmt.Sprintf("ECS task %s stuck in %s for %s", lifetime.Name(*t), t.Status, lifetime.Age(age)),
-		Text:  "CRITICAL: " + msg + "\n" + sinceLine(t) + lifetime.UsageAndDetails(*t, ran(at, t)),
+		Title: fmt.Sprintf("ECS task %s stuck in %s for %s", lifetime.Name(t), t.Status, lifetime.Age(age)),
+		Text:  "CRITICAL: " + msg + "\n" + sinceLine(t) + lifetime.UsageAndDetails(t, ran(at, t)),
 		Alert: uptime.AlertError, Key: t.ARN, At: at, About: uptime.Subject{Task: t},
 	})
 }
@@ -130,7 +130,7 @@ func (w *Watch) leave(st *state, how string, s *uptime.Signals) {
 	}
 	t := st.task
 	s.Checks = append(s.Checks, uptime.Check{Name: uptime.CheckTaskStuck, Status: uptime.OK,
-		Message: fmt.Sprintf("task %s left %s: %s", lifetime.Name(t), st.status, how),
+		Message: fmt.Sprintf("task %s left %s: %s", lifetime.Name(&t), st.status, how),
 		About:   uptime.Subject{Task: &t, Status: st.status}})
 }
 

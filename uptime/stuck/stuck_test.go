@@ -145,7 +145,7 @@ func TestWatch(t *testing.T) {
 			for i, cy := range tc.cycles {
 				c := &uptime.Cycle{At: t0.Add(cy.at), Others: cy.others, Held: cy.held}
 				for _, r := range cy.running {
-					c.Tasks = append(c.Tasks, uptime.TaskUptime{Task: r})
+					c.Tasks = append(c.Tasks, uptime.TaskUptime{Task: &r})
 				}
 				var s uptime.Signals
 				w.Judge(c, &s)
