@@ -114,6 +114,7 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+	"unique"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -684,22 +685,25 @@ func (s *Source) advance(clusters, tasks int) {
 
 // task turns a described task into an uptime.Task, whatever its status.
 func (s *Source) task(d *types.Task) (t uptime.Task, err error) {
-	// Every string kept is cloned: the SDK's deserializer cuts a
+	// Every string kept is a copy: the SDK's deserializer cuts a
 	// response's strings from one arena, and a kept substring would keep
-	// the whole response alive (10,000 tasks held 10 MB of arenas).
-	t, err = uptime.NewTask(own(d.TaskArn), own(d.ClusterArn))
+	// the whole response alive (10,000 tasks held 10 MB of arenas). The
+	// values that tasks share (their cluster, task definition, zone,
+	// status, size…) are interned: one copy for every task that has it,
+	// where 10,000 tasks kept 10,000.
+	t, err = uptime.NewTask(own(d.TaskArn), shared(d.ClusterArn))
 	if err != nil {
 		return t, err
 	}
-	t.Family, t.Revision = taskDefinition(own(d.TaskDefinitionArn))
-	t.AvailabilityZone = own(d.AvailabilityZone)
+	t.Family, t.Revision = taskDefinition(shared(d.TaskDefinitionArn))
+	t.AvailabilityZone = shared(d.AvailabilityZone)
 	if svc, isService := strings.CutPrefix(aws.ToString(d.Group), "service:"); isService {
-		t.Service = strings.Clone(svc)
+		t.Service = intern(svc)
 	}
 	t.Kind = kind(aws.ToString(d.Group), aws.ToString(d.StartedBy))
-	t.LaunchType = strings.Clone(string(d.LaunchType))
-	t.CapacityProvider = own(d.CapacityProviderName)
-	t.StartedBy = own(d.StartedBy)
+	t.LaunchType = intern(string(d.LaunchType))
+	t.CapacityProvider = shared(d.CapacityProviderName)
+	t.StartedBy = shared(d.StartedBy) // a service's deployment, a CI job's: shared by its tasks
 	t.StartedAt = aws.ToTime(d.StartedAt)
 	s.tags(&t, d.Tags)
 	lifecycle(&t, d)
@@ -709,20 +713,20 @@ func (s *Source) task(d *types.Task) (t uptime.Task, err error) {
 // lifecycle copies the task's status, its times, how it stopped, its
 // task-level size and whether ECS Exec is on.
 func lifecycle(t *uptime.Task, d *types.Task) {
-	t.Status = own(d.LastStatus)
+	t.Status = shared(d.LastStatus)
 	t.CreatedAt = aws.ToTime(d.CreatedAt)
 	t.StoppingAt = aws.ToTime(d.StoppingAt)
 	t.StoppedAt = aws.ToTime(d.StoppedAt)
-	t.StopCode = strings.Clone(string(d.StopCode))
-	t.StoppedReason = own(d.StoppedReason)
-	t.CPU, t.Memory = own(d.Cpu), own(d.Memory)
+	t.StopCode = intern(string(d.StopCode))
+	t.StoppedReason = shared(d.StoppedReason)
+	t.CPU, t.Memory = shared(d.Cpu), shared(d.Memory)
 	t.ExecEnabled = d.EnableExecuteCommand
 	if !t.Stopped() || len(d.Containers) == 0 {
 		return
 	}
 	t.Exits = make([]uptime.ContainerExit, len(d.Containers))
 	for i, c := range d.Containers {
-		e := uptime.ContainerExit{Name: own(c.Name), Reason: own(c.Reason)}
+		e := uptime.ContainerExit{Name: shared(c.Name), Reason: shared(c.Reason)}
 		if c.ExitCode != nil {
 			code := int(*c.ExitCode)
 			e.ExitCode = &code
@@ -762,6 +766,19 @@ func taskDefinition(arn string) (family, revision string) {
 // SDK's response.
 func own(p *string) string { return strings.Clone(aws.ToString(p)) }
 
+// shared returns the interned *p (see intern), or "" for nil.
+func shared(p *string) string { return intern(aws.ToString(p)) }
+
+// intern returns the one copy of v that every task with that value shares
+// (unique clones it when first seen, so it shares no memory with the
+// SDK's response, and drops it once no task keeps it).
+func intern(v string) string {
+	if v == "" {
+		return ""
+	}
+	return unique.Make(v).Value()
+}
+
 func (s *Source) tags(t *uptime.Task, tags []types.Tag) {
 	if len(tags) == 0 || len(s.taskTags) == 0 && s.maxTag == "" {
 		return
@@ -786,11 +803,11 @@ func (s *Source) tags(t *uptime.Task, tags []types.Tag) {
 		t.ResourceTags = make([]uptime.ResourceTag, 0, len(picks))
 		for i, p := range picks {
 			if p.found {
-				t.ResourceTags = append(t.ResourceTags, uptime.ResourceTag{Key: s.taskTags[i].lower, Value: strings.Clone(p.value)})
+				t.ResourceTags = append(t.ResourceTags, uptime.ResourceTag{Key: s.taskTags[i].lower, Value: intern(p.value)})
 			}
 		}
 	}
-	t.MaxLifetimeTag, t.HasMaxLifetimeTag = strings.Clone(life.value), life.found
+	t.MaxLifetimeTag, t.HasMaxLifetimeTag = intern(life.value), life.found
 }
 
 // tagPick is the tag chosen so far for one wanted key.
