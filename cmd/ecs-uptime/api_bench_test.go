@@ -88,7 +88,7 @@ func BenchmarkAPIProcess(b *testing.B) {
 				if tc.procs > 0 {
 					env = append(env, fmt.Sprintf("GOMAXPROCS=%d", tc.procs))
 				}
-				p := start(b, env...)
+				p := startBinary(b, releaseBinary(b), env...)
 				// waitCycle waits until cycle k (from 1) starts and returns the
 				// binary's CPU time then.
 				waitCycle := func(k int) time.Duration {

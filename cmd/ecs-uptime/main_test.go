@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -118,7 +119,13 @@ type process struct {
 
 func start(t testing.TB, env ...string) *process {
 	t.Helper()
-	cmd := exec.Command(binary)
+	return startBinary(t, binary, env...)
+}
+
+// startBinary starts bin (binary, or releaseBinary's) with env.
+func startBinary(t testing.TB, bin string, env ...string) *process {
+	t.Helper()
+	cmd := exec.Command(bin)
 	// The health endpoint is off unless a test turns it on: tests run
 	// processes side by side and a fixed port would clash.
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "ECS_UPTIME_HEALTH_PORT=0"}, env...)
@@ -130,6 +137,35 @@ func start(t testing.TB, env ...string) *process {
 	go func() { p.done <- cmd.Wait() }()
 	t.Cleanup(func() { cmd.Process.Kill(); <-p.done })
 	return p
+}
+
+var release struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// releaseBinary returns the binary that TEST_ECS_UPTIME_BENCH_BINARY names
+// or, built once per test process, the binary as the Dockerfile builds it
+// (static, stripped, without HTTP/2): what benchmarks measure is what
+// ships. Tests run binary, the plain go build.
+func releaseBinary(tb testing.TB) string {
+	tb.Helper()
+	if v := os.Getenv("TEST_ECS_UPTIME_BENCH_BINARY"); v != "" {
+		return v
+	}
+	release.once.Do(func() {
+		release.path = filepath.Join(filepath.Dir(binary), "ecs-uptime-release")
+		cmd := exec.Command("go", "build", "-trimpath", "-tags", "nethttpomithttp2", "-ldflags", "-s -w", "-o", release.path, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			release.err = fmt.Errorf("go build as the Dockerfile does: %v\n%s", err, out)
+		}
+	})
+	if release.err != nil {
+		tb.Fatal(release.err)
+	}
+	return release.path
 }
 
 // stop sends sig and returns the exit code and how long the exit took.

@@ -80,7 +80,7 @@ func BenchmarkAPIOrganization(b *testing.B) {
 			}
 		})
 		mu.Lock()
-		p := start(b, apiEnv(fake, agent, "ECS_UPTIME_ACCOUNTS=organization", "ECS_UPTIME_REGIONS=all",
+		p := startBinary(b, releaseBinary(b), apiEnv(fake, agent, "ECS_UPTIME_ACCOUNTS=organization", "ECS_UPTIME_REGIONS=all",
 			"ECS_UPTIME_INTERVAL="+interval.String(), "ECS_UPTIME_TASK_TAGS=team", "ECS_UPTIME_LOG_LEVEL=error")...)
 		pid = p.cmd.Process.Pid
 		mu.Unlock()

@@ -89,7 +89,8 @@ func countGauges(ps []receiver.Packet) int {
 //     thread count sampled every second from /proc: their first and last
 //     samples, which agree when nothing grows.
 //
-// It runs the binary TEST_ECS_UPTIME_BENCH_BINARY names, else a plain go build.
+// It runs the binary TEST_ECS_UPTIME_BENCH_BINARY names, else one built as
+// the Dockerfile builds it.
 // bench/run.sh builds the binary as the Dockerfile does and runs it; by hand:
 //
 //	TEST_ECS_UPTIME_SOAK=3m go test -run '^$' -bench BenchmarkProcess -benchtime 1x -timeout 30m ./cmd/ecs-uptime
@@ -105,10 +106,7 @@ func BenchmarkProcess(b *testing.B) {
 		}
 		soak = d
 	}
-	bin := binary
-	if v := os.Getenv("TEST_ECS_UPTIME_BENCH_BINARY"); v != "" {
-		bin = v // the release build, as bench/run.sh makes it
-	}
+	bin := releaseBinary(b)
 	doc := tenContainerTask(b)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(doc) }))
 	defer srv.Close()

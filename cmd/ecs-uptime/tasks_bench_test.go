@@ -50,7 +50,7 @@ func BenchmarkTasksCommand(b *testing.B) {
 			for range b.N {
 				fake.Reset()
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-				cmd := exec.CommandContext(ctx, binary, "tasks", "--format", tc.format)
+				cmd := exec.CommandContext(ctx, releaseBinary(b), "tasks", "--format", tc.format)
 				cmd.Env = append(ecsfake.Environ([]string{"PATH=" + os.Getenv("PATH")}, fake.URL, "eu-west-1"),
 					fmt.Sprintf("ECS_UPTIME_API_RATE=%d", tc.rate), "ECS_UPTIME_INTERVAL=1m")
 				var lines outputLines
