@@ -92,7 +92,10 @@ type Subject struct {
 	Container *Container // with Task: one of its containers, the container tags too
 	Status    string     // with Task: the ecs_task_status tag, for a status other than RUNNING
 	Family    string     // a task family in Cluster (ecs.family.singleton)
-	Cluster   Cluster
+	// Cluster is the family's cluster, with Family. A pointer: a cycle
+	// has a gauge and a check per task, whose Subject it would make 56
+	// bytes larger.
+	Cluster *Cluster
 }
 
 // Gauge is one value of a metric.

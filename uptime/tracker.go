@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"sort"
 	"time"
+	"unique"
 )
 
 // Cycle is what one successful read of the Source amounts to: the uptime of
@@ -67,11 +68,16 @@ type Tracker struct {
 	skewed map[string]bool  // task ARNs whose future start was logged
 }
 
-// known is what the Tracker keeps of a task between reads.
+// known is what the Tracker keeps of a task between reads: 32 bytes, the
+// part of the source it lies in being shared by every task of that part
+// (unique), for the tens of thousands of tasks the api source may read.
 type known struct {
-	start                    time.Time
-	account, region, cluster string // the part of the source the task lies in
+	start time.Time
+	part  unique.Handle[part]
 }
+
+// part is the account, region and short cluster name a task lies in.
+type part struct{ account, region, cluster string }
 
 // NewTracker returns a Tracker that reads the clock through now (time.Now
 // when nil) and logs clock skew to log (slog.Default when nil).
@@ -134,7 +140,7 @@ func (t *Tracker) ObservePartial(tasks []Task, p *PartialError) Cycle {
 				running++ // a source without containers: the task's status says
 			}
 		}
-		t.starts[task.ARN] = known{start: earliest, account: task.Account, region: task.Region, cluster: task.Cluster}
+		t.starts[task.ARN] = known{start: earliest, part: unique.Make(part{task.Account, task.Region, task.Cluster})}
 		if running == 0 || !task.Running() {
 			c.Others = append(c.Others, *task)
 			continue
@@ -158,7 +164,7 @@ func (t *Tracker) ObservePartial(tasks []Task, p *PartialError) Cycle {
 		if _, ok := seen[arn]; ok {
 			continue
 		}
-		if p.Covers(k.account, k.region, k.cluster) {
+		if where := k.part.Value(); p.Covers(where.account, where.region, where.cluster) {
 			c.Held = append(c.Held, arn)
 			continue
 		}

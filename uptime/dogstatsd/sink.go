@@ -365,9 +365,14 @@ func (s *Sink) cannotFit(kind string, size int, about uptime.Subject) {
 	if log == nil {
 		log = slog.Default()
 	}
-	subject := about.Cluster.Key() + "/" + about.Family
-	if about.Task != nil {
+	var subject string
+	switch {
+	case about.Task != nil:
 		subject = about.Task.ARN
+	case about.Cluster != nil:
+		subject = about.Cluster.Key() + "/" + about.Family
+	default:
+		subject = about.Family
 	}
 	log.Error("a DogStatsD message is too long for one datagram even with its text cut, and is not sent: its tags are too long; logged once for this kind of message",
 		slog.String("kind", kind), slog.Int("bytes", size+1), slog.Int("max_bytes", MaxDatagram), slog.String("about", subject))

@@ -152,11 +152,21 @@ func FamilyTags(cl uptime.Cluster, family string) []string {
 	return tags
 }
 
+// familyTags returns the tags of a signal about a family (or about
+// nothing: no Task and no Cluster).
+func familyTags(s uptime.Subject) []string {
+	var cl uptime.Cluster
+	if s.Cluster != nil {
+		cl = *s.Cluster
+	}
+	return FamilyTags(cl, s.Family)
+}
+
 // SubjectTags returns the tags of a signal about s: a task's tags (with
 // its container's and its status when set), or a family's.
 func SubjectTags(s uptime.Subject) []string {
 	if s.Task == nil {
-		return FamilyTags(s.Cluster, s.Family)
+		return familyTags(s)
 	}
 	return withSubject(TaskTags(s.Task), s)
 }
@@ -190,7 +200,7 @@ type lastTags struct {
 
 func (c *lastTags) of(s uptime.Subject) []string {
 	if s.Task == nil {
-		return FamilyTags(s.Cluster, s.Family)
+		return familyTags(s)
 	}
 	if s.Task != c.task {
 		c.task, c.tags = s.Task, TaskTags(s.Task)

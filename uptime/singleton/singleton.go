@@ -137,7 +137,7 @@ func (w *Watch) Families() []string { return slices.Clone(w.families) }
 // it names in Event.Tasks (uptime.Stage).
 func (w *Watch) Judge(c *uptime.Cycle, s *uptime.Signals) {
 	for _, v := range w.Observe(*c) {
-		about := uptime.Subject{Family: v.Family, Cluster: v.Cluster}
+		about := uptime.Subject{Family: v.Family, Cluster: &v.Cluster}
 		s.Checks = append(s.Checks, uptime.Check{Name: uptime.CheckFamilySingleton, Status: v.State, Message: v.Message, About: about})
 		if v.Onset {
 			arns := make([]string, len(v.Tasks))
