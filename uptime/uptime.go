@@ -70,18 +70,26 @@ type Task struct {
 	// (PROVISIONING, PENDING, ACTIVATING, RUNNING, DEACTIVATING, STOPPING,
 	// DEPROVISIONING, STOPPED); "" from a source that lists running tasks
 	// only, and counts as RUNNING (see Running).
-	Status        string
-	CreatedAt     time.Time
-	StoppingAt    time.Time
-	StoppedAt     time.Time
-	StopCode      string          // ECS's stopCode: EssentialContainerExited, UserInitiated…
-	StoppedReason string          // ECS's stoppedReason
-	Exits         []ContainerExit // each container's exit, once the task stopped
+	Status     string
+	CreatedAt  time.Time
+	StoppingAt time.Time
+	// Ending is how the task ended, once ECS says (a stop code, a reason,
+	// a stop time); nil before, as for most tasks a cycle sees.
+	Ending *Ending
 	// CPU and Memory are the task-level size as ECS gives it (CPU units
 	// such as "1024", memory in MiB such as "2048"); "" when the task has
 	// none (an EC2 task sized per container).
 	CPU, Memory string
 	ExecEnabled bool // ECS Exec is on for the task
+}
+
+// Ending is how a task ended (the api source), apart from Task: most tasks
+// of a read are running and have none, and a Task is kept per task.
+type Ending struct {
+	StoppedAt     time.Time
+	StopCode      string          // ECS's stopCode: EssentialContainerExited, UserInitiated…
+	StoppedReason string          // ECS's stoppedReason
+	Exits         []ContainerExit // each container's exit, once the task stopped
 }
 
 // Kind is whether a task belongs to an ECS service.

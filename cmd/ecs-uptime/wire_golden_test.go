@@ -154,7 +154,8 @@ func apiRun() wireRun {
 	// runs (a last OK); one deactivating with ECS Exec on is aged from its
 	// stoppingAt, then stops unjudged (a last OK, no record).
 	stopped := func(t uptime.Task, stopping, at time.Duration, code, reason string, exits ...uptime.ContainerExit) uptime.Task {
-		t.Status, t.StoppingAt, t.StoppedAt, t.StopCode, t.StoppedReason, t.Exits = uptime.StatusStopped, t0.Add(stopping), t0.Add(at), code, reason, exits
+		t.Status, t.StoppingAt = uptime.StatusStopped, t0.Add(stopping)
+		t.Ending = &uptime.Ending{StoppedAt: t0.Add(at), StopCode: code, StoppedReason: reason, Exits: exits}
 		return t
 	}
 	exit := func(name string, code int, reason string) uptime.ContainerExit {

@@ -716,22 +716,24 @@ func lifecycle(t *uptime.Task, d *types.Task) {
 	t.Status = shared(d.LastStatus)
 	t.CreatedAt = aws.ToTime(d.CreatedAt)
 	t.StoppingAt = aws.ToTime(d.StoppingAt)
-	t.StoppedAt = aws.ToTime(d.StoppedAt)
-	t.StopCode = intern(string(d.StopCode))
-	t.StoppedReason = shared(d.StoppedReason)
 	t.CPU, t.Memory = shared(d.Cpu), shared(d.Memory)
 	t.ExecEnabled = d.EnableExecuteCommand
+	if d.StoppedAt == nil && d.StopCode == "" && d.StoppedReason == nil && !t.Stopped() {
+		return // not ending: no Ending, as for most tasks of a read
+	}
+	end := &uptime.Ending{StoppedAt: aws.ToTime(d.StoppedAt), StopCode: intern(string(d.StopCode)), StoppedReason: shared(d.StoppedReason)}
+	t.Ending = end
 	if !t.Stopped() || len(d.Containers) == 0 {
 		return
 	}
-	t.Exits = make([]uptime.ContainerExit, len(d.Containers))
+	end.Exits = make([]uptime.ContainerExit, len(d.Containers))
 	for i, c := range d.Containers {
 		e := uptime.ContainerExit{Name: shared(c.Name), Reason: shared(c.Reason)}
 		if c.ExitCode != nil {
 			code := int(*c.ExitCode)
 			e.ExitCode = &code
 		}
-		t.Exits[i] = e
+		end.Exits[i] = e
 	}
 }
 

@@ -433,13 +433,16 @@ func TestLifecycleScans(t *testing.T) {
 		if st.name == "RUNNING to STOPPED with exit codes" {
 			i := slices.IndexFunc(tasks, func(t uptime.Task) bool { return t.ARN == prov })
 			ended := tasks[i]
+			if ended.Ending == nil {
+				t.Fatalf("%s: the stopped task has no Ending", st.name)
+			}
 			want := []string{"init 0 ", "app 2 exited"}
 			var exits []string
-			for _, e := range ended.Exits {
+			for _, e := range ended.Ending.Exits {
 				exits = append(exits, fmt.Sprintf("%s %d %s", e.Name, *e.ExitCode, e.Reason))
 			}
-			if !slices.Equal(exits, want) || ended.StopCode != "EssentialContainerExited" || ended.StoppedReason != "Essential container in task exited" ||
-				ended.StoppedAt.IsZero() || ended.StoppingAt.IsZero() || ended.StartedAt.IsZero() || ended.CPU != "1024" || ended.Memory != "2048" || !ended.ExecEnabled {
+			if !slices.Equal(exits, want) || ended.Ending.StopCode != "EssentialContainerExited" || ended.Ending.StoppedReason != "Essential container in task exited" ||
+				ended.Ending.StoppedAt.IsZero() || ended.StoppingAt.IsZero() || ended.StartedAt.IsZero() || ended.CPU != "1024" || ended.Memory != "2048" || !ended.ExecEnabled {
 				t.Errorf("the stopped task: exits %q, %+v", exits, ended)
 			}
 		}
@@ -539,10 +542,10 @@ func TestTaskFields(t *testing.T) {
 		ended: {
 			ARN: ended, Family: "etl", Revision: "1", Cluster: "prod", ClusterARN: clusterARN, Region: region,
 			Account: ecsfake.Account, AvailabilityZone: "eu-west-1a", StartedAt: started, LaunchType: "FARGATE", Kind: uptime.KindStandalone,
-			Status: "STOPPED", CreatedAt: started.Add(-20 * time.Second), StoppingAt: stopping, StoppedAt: time.Now(),
-			StopCode: "EssentialContainerExited", StoppedReason: "Essential container in task exited",
-			Exits: []uptime.ContainerExit{{Name: "init", ExitCode: ptr(0)}, {Name: "app", ExitCode: ptr(1), Reason: "OutOfMemoryError: Container killed due to memory usage"},
-				{Name: "sidecar", Reason: "never ran"}},
+			Status: "STOPPED", CreatedAt: started.Add(-20 * time.Second), StoppingAt: stopping,
+			Ending: &uptime.Ending{StoppedAt: time.Now(), StopCode: "EssentialContainerExited", StoppedReason: "Essential container in task exited",
+				Exits: []uptime.ContainerExit{{Name: "init", ExitCode: ptr(0)}, {Name: "app", ExitCode: ptr(1), Reason: "OutOfMemoryError: Container killed due to memory usage"},
+					{Name: "sidecar", Reason: "never ran"}}},
 			CPU: "4096", Memory: "16384", ExecEnabled: true,
 		},
 		pending: {
@@ -570,10 +573,16 @@ func TestTaskFields(t *testing.T) {
 			*tm.got, *tm.want = time.Time{}, time.Time{}
 		}
 		// stoppedAt is the fake's clock when it stopped the task.
-		if !w.StoppedAt.IsZero() && (got.StoppedAt.Before(stopping) || got.StoppedAt.After(w.StoppedAt)) {
-			t.Errorf("%s: StoppedAt %v, want between %v and %v", got.Family, got.StoppedAt, stopping, w.StoppedAt)
+		if (got.Ending == nil) != (w.Ending == nil) {
+			t.Errorf("%s: Ending %+v, want %+v", got.Family, got.Ending, w.Ending)
+			continue
 		}
-		got.StoppedAt, w.StoppedAt = time.Time{}, time.Time{}
+		if w.Ending != nil {
+			if got.Ending.StoppedAt.Before(stopping) || got.Ending.StoppedAt.After(w.Ending.StoppedAt) {
+				t.Errorf("%s: StoppedAt %v, want between %v and %v", got.Family, got.Ending.StoppedAt, stopping, w.Ending.StoppedAt)
+			}
+			got.Ending.StoppedAt, w.Ending.StoppedAt = time.Time{}, time.Time{}
+		}
 		g, _ := json.Marshal(got)
 		e, _ := json.Marshal(w)
 		if !bytes.Equal(g, e) {
@@ -831,8 +840,11 @@ func TestStopTask(t *testing.T) {
 				t.Fatalf("after the stop the scan returns %v, want %v", got, want)
 			}
 			for _, task := range after {
-				if task.ARN == arn && (task.Status != "STOPPED" || task.StopCode != "UserInitiated" || task.StoppedReason != tc.wantReason) {
-					t.Errorf("the stopped task: status %s, stop code %s, reason %q", task.Status, task.StopCode, task.StoppedReason)
+				if task.ARN != arn {
+					continue
+				}
+				if task.Status != "STOPPED" || task.Ending == nil || task.Ending.StopCode != "UserInitiated" || task.Ending.StoppedReason != tc.wantReason {
+					t.Errorf("the stopped task: status %s, ending %+v, want stop code UserInitiated and reason %q", task.Status, task.Ending, tc.wantReason)
 				}
 			}
 			if again, _ := scan(t, src); !slices.Equal(arnsOf(again), []string{keep}) {

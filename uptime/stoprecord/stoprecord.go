@@ -96,7 +96,11 @@ func (r *Record) note(s *uptime.Signals) {
 // Event is the "stopped after" event of a stopped task, at the cycle's
 // time at.
 func Event(at time.Time, t *uptime.Task) uptime.Event {
-	end := t.StoppedAt
+	var how uptime.Ending
+	if t.Ending != nil {
+		how = *t.Ending
+	}
+	end := how.StoppedAt
 	if end.IsZero() {
 		end = at
 	}
@@ -113,17 +117,17 @@ func Event(at time.Time, t *uptime.Task) uptime.Event {
 		title = fmt.Sprintf("ECS task %s stopped after %s", lifetime.Name(t), lifetime.Age(ran))
 		fmt.Fprintf(&b, "ran %s: started %s", lifetime.Age(ran), stamp(t.StartedAt))
 	}
-	if !t.StoppedAt.IsZero() {
-		fmt.Fprintf(&b, ", stopped %s", stamp(t.StoppedAt))
+	if !how.StoppedAt.IsZero() {
+		fmt.Fprintf(&b, ", stopped %s", stamp(how.StoppedAt))
 	}
 	b.WriteByte('\n')
-	if t.StopCode != "" {
-		fmt.Fprintf(&b, "stop code: %s\n", t.StopCode)
+	if how.StopCode != "" {
+		fmt.Fprintf(&b, "stop code: %s\n", how.StopCode)
 	}
-	if t.StoppedReason != "" {
-		fmt.Fprintf(&b, "stopped reason: %s\n", t.StoppedReason)
+	if how.StoppedReason != "" {
+		fmt.Fprintf(&b, "stopped reason: %s\n", how.StoppedReason)
 	}
-	for _, e := range t.Exits {
+	for _, e := range how.Exits {
 		fmt.Fprintf(&b, "container %s: ", e.Name)
 		if e.ExitCode == nil {
 			b.WriteString("no exit code")

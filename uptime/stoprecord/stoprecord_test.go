@@ -25,8 +25,8 @@ func task(arn, status string) uptime.Task {
 
 func stopped(arn string) uptime.Task {
 	t := task(arn, "STOPPED")
-	t.StoppedAt, t.StopCode, t.StoppedReason = t0, "EssentialContainerExited", "Essential container in task exited"
-	t.Exits = []uptime.ContainerExit{{Name: "app", ExitCode: code(0)}}
+	t.Ending = &uptime.Ending{StoppedAt: t0, StopCode: "EssentialContainerExited", StoppedReason: "Essential container in task exited",
+		Exits: []uptime.ContainerExit{{Name: "app", ExitCode: code(0)}}}
 	return t
 }
 
@@ -144,9 +144,9 @@ func TestEvent(t *testing.T) {
 	}{
 		{"a judged migration stopped by the reaper, with a size and two containers", func() uptime.Task {
 			t := stopped(arnA)
-			t.StopCode, t.StoppedReason = "UserInitiated", "ecs-uptime: ran 26h03m, over its max lifetime 24h"
+			t.Ending.StopCode, t.Ending.StoppedReason = "UserInitiated", "ecs-uptime: ran 26h03m, over its max lifetime 24h"
 			t.CPU, t.Memory, t.StartedBy = "1024", "2048", "ci/deploy-7"
-			t.Exits = []uptime.ContainerExit{{Name: "init", ExitCode: code(0)}, {Name: "app", ExitCode: code(143), Reason: "stopped by SIGTERM"}}
+			t.Ending.Exits = []uptime.ContainerExit{{Name: "init", ExitCode: code(0)}, {Name: "app", ExitCode: code(143), Reason: "stopped by SIGTERM"}}
 			return t
 		},
 			"ECS task db-migrate:42 (…/aaaaaaaa…) stopped after 26h03m",
@@ -158,8 +158,8 @@ func TestEvent(t *testing.T) {
 		{"never started: stuck in PROVISIONING, then stopped", func() uptime.Task {
 			t := stopped(arnB)
 			t.StartedAt = time.Time{}
-			t.StopCode, t.StoppedReason = "TaskFailedToStart", "CannotPullContainerError: pull image manifest has been retried 5 time(s)"
-			t.Exits = []uptime.ContainerExit{{Name: "app", Reason: "CannotPullContainerError: ref not found"}}
+			t.Ending.StopCode, t.Ending.StoppedReason = "TaskFailedToStart", "CannotPullContainerError: pull image manifest has been retried 5 time(s)"
+			t.Ending.Exits = []uptime.ContainerExit{{Name: "app", Reason: "CannotPullContainerError: ref not found"}}
 			t.CPU, t.Memory = "256", "512"
 			return t
 		},
