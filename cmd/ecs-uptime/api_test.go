@@ -264,6 +264,27 @@ func collect(agent *receiver.Server, d time.Duration) []receiver.Packet {
 	}
 }
 
+// untilEvent gathers every packet until one is an event, or d has passed:
+// what a process sent before it exited is in the receiver's socket, but
+// not necessarily read yet.
+func untilEvent(agent *receiver.Server, d time.Duration) []receiver.Packet {
+	var all []receiver.Packet
+	deadline := time.After(d)
+	for {
+		ps, _ := agent.Packets()
+		all = append(all, ps...)
+		if slices.ContainsFunc(all, func(p receiver.Packet) bool { return p.Kind == receiver.Event }) {
+			return all
+		}
+		select {
+		case <-agent.Updates():
+		case <-deadline:
+			ps, _ := agent.Packets()
+			return append(all, ps...)
+		}
+	}
+}
+
 // Stopping, opt-in twice: a dry run reports "would stop" once and calls
 // nothing; with ECS_UPTIME_STOP_TASKS=true exactly one accepted StopTask per
 // eligible task, with its reason, after one refusal that is retried the

@@ -85,7 +85,7 @@ func TestSidecarServiceTasks(t *testing.T) {
 				if code := p.cmd.ProcessState.ExitCode(); code != exitMaxLifetime {
 					t.Fatalf("exit %d, want 3; logs:\n%s", code, p.stderr)
 				}
-				ps, _ = agent.Packets()
+				ps = untilEvent(agent, 5*time.Second) // the stop event, the last line sent
 			} else {
 				ps = collectFor(agent, 1500*time.Millisecond) // about 7 cycles
 				if code, _ := p.stop(t, syscall.SIGTERM); code != exitOK {

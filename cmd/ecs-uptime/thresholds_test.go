@@ -98,8 +98,9 @@ func TestMaxLifetimeExits3AfterTheEvent(t *testing.T) {
 	if took > 2*time.Second+time.Second { // two intervals, and a second to start the process on a busy machine
 		t.Errorf("exit after %v, want within two intervals", took)
 	}
-	// The process flushed before exiting: the event is here already.
-	ps, _ := agent.Packets()
+	// The process flushed before exiting: the event is in the receiver's
+	// socket already.
+	ps := untilEvent(agent, 5*time.Second)
 	_, _, events := split(ps)
 	if len(events) != 1 || !strings.HasPrefix(events[0].Text, "stopping: max lifetime 24h reached\n") || events[0].Fields["k"] != ec2TaskARN {
 		t.Errorf("events at exit %v, want one stop event for the task", events)
