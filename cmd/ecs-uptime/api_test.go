@@ -250,30 +250,27 @@ func eventsTitled(ps []receiver.Packet, prefix string) []receiver.Packet {
 
 // collect gathers every packet until d has passed.
 func collect(agent *receiver.Server, d time.Duration) []receiver.Packet {
-	var all []receiver.Packet
-	deadline := time.After(d)
-	for {
-		ps, _ := agent.Packets()
-		all = append(all, ps...)
-		select {
-		case <-agent.Updates():
-		case <-deadline:
-			ps, _ := agent.Packets()
-			return append(all, ps...)
-		}
-	}
+	return collectUntil(agent, d, func([]receiver.Packet) bool { return false })
 }
 
 // untilEvent gathers every packet until one is an event, or d has passed:
 // what a process sent before it exited is in the receiver's socket, but
 // not necessarily read yet.
 func untilEvent(agent *receiver.Server, d time.Duration) []receiver.Packet {
+	return collectUntil(agent, d, func(all []receiver.Packet) bool {
+		return slices.ContainsFunc(all, func(p receiver.Packet) bool { return p.Kind == receiver.Event })
+	})
+}
+
+// collectUntil gathers every packet until enough says what it gathered is
+// enough, or d has passed.
+func collectUntil(agent *receiver.Server, d time.Duration, enough func([]receiver.Packet) bool) []receiver.Packet {
 	var all []receiver.Packet
 	deadline := time.After(d)
 	for {
 		ps, _ := agent.Packets()
 		all = append(all, ps...)
-		if slices.ContainsFunc(all, func(p receiver.Packet) bool { return p.Kind == receiver.Event }) {
+		if enough(all) {
 			return all
 		}
 		select {
