@@ -2,7 +2,6 @@ package ecsfake
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -68,27 +67,12 @@ func (s *Server) serveAccount(w http.ResponseWriter, r *http.Request, at time.Ti
 		}
 	}
 	if pre == nil {
-		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if len(body) == 0 {
-			body = []byte("{}")
-		}
-		if err := json.Unmarshal(body, &in); err != nil {
-			pre = &apiError{http.StatusBadRequest, "ValidationException", err.Error()}
-		}
+		pre = jsonBody(r, &in, "ValidationException")
 	}
 	if in.AccountID != nil {
 		req.Account = *in.AccountID // the call acts in that account
 	}
-	noted, aerr := s.note(req, pre)
-	var out any
-	s.mu.Lock()
-	if aerr == nil {
-		out, aerr = s.listRegions(caller, &in)
-	}
-	if aerr != nil {
-		noted.Error = aerr.code
-	}
-	s.mu.Unlock()
+	out, aerr := s.answer(req, pre, func() (any, *apiError) { return s.listRegions(caller, &in) })
 
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Amzn-Requestid", requestID(at, req))

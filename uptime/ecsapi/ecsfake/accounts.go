@@ -3,7 +3,9 @@ package ecsfake
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -308,4 +310,34 @@ func (s *Server) note(req Request, pre *apiError) (*Request, *apiError) {
 		hook(req)
 	}
 	return noted, aerr
+}
+
+// jsonBody reads a JSON call's body into in (an empty body reads as {}),
+// and refuses one that does not decode with code.
+func jsonBody(r *http.Request, in any, code string) *apiError {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
+	if err := json.Unmarshal(body, in); err != nil {
+		return &apiError{http.StatusBadRequest, code, err.Error()}
+	}
+	return nil
+}
+
+// answer notes a call of a service other than ECS (note), runs op with
+// s.mu held unless the call is refused, and notes op's error on the
+// request. It returns op's answer, or why the call fails.
+func (s *Server) answer(req Request, pre *apiError, op func() (any, *apiError)) (any, *apiError) {
+	noted, aerr := s.note(req, pre)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out any
+	if aerr == nil {
+		out, aerr = op()
+	}
+	if aerr != nil {
+		noted.Error = aerr.code
+	}
+	return out, aerr
 }

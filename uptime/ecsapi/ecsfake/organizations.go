@@ -2,7 +2,6 @@ package ecsfake
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -67,24 +66,9 @@ func (s *Server) serveOrganizations(w http.ResponseWriter, r *http.Request, at t
 		req.Account, pre = s.ecsCaller(r, at)
 	}
 	if pre == nil {
-		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if len(body) == 0 {
-			body = []byte("{}")
-		}
-		if err := json.Unmarshal(body, &in); err != nil {
-			pre = &apiError{http.StatusBadRequest, "SerializationException", err.Error()}
-		}
+		pre = jsonBody(r, &in, "SerializationException")
 	}
-	noted, aerr := s.note(req, pre)
-	var out any
-	s.mu.Lock()
-	if aerr == nil {
-		out, aerr = s.listAccounts(req.Account, &in)
-	}
-	if aerr != nil {
-		noted.Error = aerr.code
-	}
-	s.mu.Unlock()
+	out, aerr := s.answer(req, pre, func() (any, *apiError) { return s.listAccounts(req.Account, &in) })
 
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("X-Amzn-Requestid", requestID(at, req))
