@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -347,5 +349,68 @@ func TestTasksExitCodes(t *testing.T) {
 		if stops := f.Stops(); len(stops) != 0 {
 			t.Errorf("the tasks command called StopTask: %+v", stops)
 		}
+	}
+}
+
+// tasks --account with the scanner's own account, a member whose role it
+// assumes (with the external ID) and one whose role does not exist: the
+// tasks of the two it reads, each under its account, and exit 4 naming
+// the third, whose tasks are not listed; the role assumed once, and no
+// call but reads.
+func TestTasksAccounts(t *testing.T) {
+	const (
+		own    = ecsfake.Account
+		dev    = "111111111111"
+		denied = "333333333333"
+	)
+	fake := ecsfake.Start(t)
+	fake.AddAccount(ecsfake.Member{ID: dev, Name: "dev", ExternalID: "datadog-ecs-uptime"})
+	fake.AddAccount(ecsfake.Member{ID: denied, Name: "legacy", Role: "ReadOnly"}) // no role named ecs-uptime
+	now := time.Now()
+	want := map[string]string{} // task ARN → account
+	for _, a := range []string{own, dev, denied} {
+		for i := range 2 {
+			arn := fake.AddTask(ecsfake.Task{Account: a, Region: "eu-west-1", Cluster: "jobs", Family: "etl",
+				StartedAt: now.Add(-time.Duration(i+1) * time.Hour)})
+			if a != denied {
+				want[arn] = a
+			}
+		}
+	}
+	out, errOut, code := tasksProc(t, fake, false, []string{"--account", own + "," + dev + "," + denied, "--format", "json"},
+		"ECS_UPTIME_EXTERNAL_ID=datadog-ecs-uptime", "ECS_UPTIME_API_RATE=20")
+	if code != exitUnread {
+		t.Errorf("exit %d, want %d (an account not read); stderr:\n%s", code, exitUnread, errOut)
+	}
+	if !strings.Contains(errOut, "1 part(s) could not be read") || !strings.Contains(errOut, denied) || !strings.Contains(errOut, "AccessDenied") {
+		t.Errorf("stderr does not name the account not read (%s) and why:\n%s", denied, errOut)
+	}
+	var rows []struct {
+		TaskARN string `json:"task_arn"`
+		Account string `json:"account"`
+	}
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("stdout is not a JSON array: %v\n%s", err, out)
+	}
+	got := map[string]string{}
+	for _, r := range rows {
+		got[r.TaskARN] = r.Account
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("tasks listed (ARN → account)\n %v\nwant\n %v", got, want)
+	}
+	assumed := 0
+	for _, r := range fake.Requests() {
+		switch {
+		case r.Op == ecsfake.AssumeRole && r.Account == dev:
+			assumed++
+		case r.Service == "ecs" && r.Op != ecsfake.ListClusters && r.Op != ecsfake.ListTasks && r.Op != ecsfake.DescribeTasks:
+			t.Errorf("the tasks command called %s in %s; it only reads", r.Op, r.Account)
+		case r.Service == "ecs" && r.Account == denied:
+			t.Errorf("%s in %s, whose role could not be assumed", r.Op, denied)
+		}
+	}
+	if assumed != 1 {
+		t.Errorf("%d AssumeRole calls for %s, want 1", assumed, dev)
 	}
 }
