@@ -185,17 +185,7 @@ func (p *process) stop(t testing.TB, sig os.Signal) (int, time.Duration) {
 func TestSendsTaskUptimeEverySecond(t *testing.T) {
 	for _, transport := range []string{"udp", "unixgram"} {
 		t.Run(transport, func(t *testing.T) {
-			var agent *receiver.Server
-			var err error
-			if transport == "udp" {
-				agent, err = receiver.ListenUDP("127.0.0.1:0")
-			} else {
-				agent, err = receiver.ListenUnixgram(filepath.Join(t.TempDir(), "dsd.socket"))
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer agent.Close()
+			agent := agentOver(t, transport)
 			ep := startEndpoint(t, 26*time.Hour)
 			addr := agent.Addr()
 			hostEnv := []string{"DD_DOGSTATSD_URL=" + addr}

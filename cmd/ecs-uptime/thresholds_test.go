@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,6 +19,21 @@ import (
 func udpAgent(t testing.TB) *receiver.Server {
 	t.Helper()
 	agent, err := receiver.ListenUDP("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { agent.Close() })
+	return agent
+}
+
+// agentOver is a DogStatsD receiver over transport, "udp" (udpAgent) or
+// "unixgram" (a socket in the test's directory), closed when the test ends.
+func agentOver(t testing.TB, transport string) *receiver.Server {
+	t.Helper()
+	if transport == "udp" {
+		return udpAgent(t)
+	}
+	agent, err := receiver.ListenUnixgram(filepath.Join(t.TempDir(), "dsd.socket"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -41,17 +40,7 @@ const (
 func TestNothingLostOnTheWire(t *testing.T) {
 	for _, transport := range []string{"udp", "unixgram"} {
 		t.Run(transport, func(t *testing.T) {
-			var agent *receiver.Server
-			var err error
-			if transport == "udp" {
-				agent, err = receiver.ListenUDP("127.0.0.1:0")
-			} else {
-				agent, err = receiver.ListenUnixgram(filepath.Join(t.TempDir(), "dsd.socket"))
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { agent.Close() })
+			agent := agentOver(t, transport)
 			url := "udp://" + agent.Addr()
 			if transport == "unixgram" {
 				url = "unixgram://" + strings.TrimPrefix(agent.Addr(), "unix://")

@@ -189,19 +189,19 @@ func TestKindFromTaskMetadata(t *testing.T) {
 		t.Errorf("read %d: task %s missing", read, arn)
 	}
 	askedAt := []int{} // the reads in which flaky was asked
-	for read := 1; read <= 16; read++ {
+	for k := 1; k <= 16; k++ {
 		before := meta.requests("flaky")
-		tasks := read1(t, s)
+		tasks := read(t, s)
 		if n := meta.requests("flaky") - before; n > 1 {
-			t.Fatalf("read %d asked the failing task %d times, want at most once a read", read, n)
+			t.Fatalf("read %d asked the failing task %d times, want at most once a read", k, n)
 		} else if n == 1 {
-			askedAt = append(askedAt, read)
+			askedAt = append(askedAt, k)
 		}
-		check(read, tasks, web, want{uptime.KindService, false, "web", "eu-west-1b"})
-		check(read, tasks, job, want{uptime.KindStandalone, false, "", "eu-west-1b"})
-		check(read, tasks, flaky, want{uptime.KindUnknown, read < 3, "", ""})
-		check(read, tasks, liar, want{uptime.KindUnknown, read < 3, "", ""})
-		check(read, tasks, bare, want{uptime.KindUnknown, false, "", ""})
+		check(k, tasks, web, want{uptime.KindService, false, "web", "eu-west-1b"})
+		check(k, tasks, job, want{uptime.KindStandalone, false, "", "eu-west-1b"})
+		check(k, tasks, flaky, want{uptime.KindUnknown, k < 3, "", ""})
+		check(k, tasks, liar, want{uptime.KindUnknown, k < 3, "", ""})
+		check(k, tasks, bare, want{uptime.KindUnknown, false, "", ""})
 	}
 	if got := meta.requests("web-app") + meta.requests("web-proxy"); got != 1 {
 		t.Errorf("the service's task was asked %d times over 16 reads, want once", got)
@@ -218,10 +218,10 @@ func TestKindFromTaskMetadata(t *testing.T) {
 
 	// It answers at last: known from its next request on, logged once.
 	meta.answer("flaky", taskJSON(flaky, "worker"))
-	for read := 17; read <= 24; read++ {
-		tasks := read1(t, s)
-		if read == 24 {
-			check(read, tasks, flaky, want{uptime.KindService, false, "worker", "eu-west-1b"})
+	for k := 17; k <= 24; k++ {
+		tasks := read(t, s)
+		if k == 24 {
+			check(k, tasks, flaky, want{uptime.KindService, false, "worker", "eu-west-1b"})
 		}
 	}
 	if got := meta.requests("flaky"); got != 6 {
@@ -244,24 +244,12 @@ func TestKindFromTaskMetadata(t *testing.T) {
 
 	// A task that leaves is forgotten: back, it is asked again.
 	e.set("job", nil)
-	read1(t, s)
+	read(t, s)
 	e.set("job", &fakeContainer{taskARN: job, name: "migrate", env: meta.env("job")})
-	check(0, read1(t, s), job, want{uptime.KindStandalone, false, "", "eu-west-1b"})
+	check(0, read(t, s), job, want{uptime.KindStandalone, false, "", "eu-west-1b"})
 	if got := meta.requests("job"); got != 2 {
 		t.Errorf("the one-off was asked %d times after leaving and coming back, want 2", got)
 	}
-}
-
-// read1 reads once with a fresh full list (the fake sends no events).
-func read1(t *testing.T, s *docker.Source) []uptime.Task {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	tasks, err := s.Tasks(ctx)
-	if err != nil {
-		t.Fatalf("Tasks: %v", err)
-	}
-	return tasks
 }
 
 // A metadata endpoint that does not answer holds a read no longer than the
@@ -293,7 +281,7 @@ func TestSlowMetadataDoesNotHoldTheRead(t *testing.T) {
 	s := docker.New(e, slog.New(slog.DiscardHandler), docker.WithMetadataTimeout(timeout))
 	t.Cleanup(func() { s.Close() })
 	begin := time.Now()
-	tasks := read1(t, s)
+	tasks := read(t, s)
 	// Three hanging requests hold three of the four slots until the
 	// timeout: the nine others go through the fourth meanwhile.
 	if took := time.Since(begin); took > timeout+time.Second {
@@ -309,9 +297,9 @@ func TestSlowMetadataDoesNotHoldTheRead(t *testing.T) {
 		t.Errorf("%d tasks learnt in the read, want the 9 that answer", known)
 	}
 	for range 2 {
-		read1(t, s)
+		read(t, s)
 	}
-	for _, tk := range read1(t, s) {
+	for _, tk := range read(t, s) {
 		if tk.ARN == arns[0] && (tk.Kind != uptime.KindUnknown || tk.KindPending) {
 			t.Errorf("a task whose metadata never answered: kind %v pending %v after 4 reads, want unknown and judged", tk.Kind, tk.KindPending)
 		}
@@ -339,7 +327,7 @@ func TestShutdownIsNotAMetadataFailure(t *testing.T) {
 	}
 	meta.answer("slow", taskJSON(arn, "web"))
 	for range 3 {
-		tasks := read1(t, s)
+		tasks := read(t, s)
 		if tasks[0].Kind != uptime.KindService {
 			t.Errorf("kind %v after the interrupted read, want service: asked again at once", tasks[0].Kind)
 		}
