@@ -344,9 +344,13 @@ func (w *writing) event(e uptime.Event, tags []string) {
 		room := maxLine - w.sink.size.event(ev) - (digits(int64(eventTextLen(text, len(text)))) - 1)
 		var ok bool
 		if ev.Text, ok = cutText(text, room); !ok {
+			// room reserves the digits of the whole text's length; "…"
+			// alone needs one, and may fit where room said not.
 			ev.Text = ellipsis
-			w.sink.cannotFit("event", w.sink.size.event(ev), e.About)
-			return
+			if size = w.sink.size.event(ev); size > maxLine {
+				w.sink.cannotFit("event", size, e.About)
+				return
+			}
 		}
 		size = w.sink.size.event(ev)
 	}
