@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -201,13 +200,7 @@ func TestAPIModeScansAnOrganization(t *testing.T) {
 // GetCallerIdentity needs no permission.
 func allowedByTheirPolicies(t *testing.T, reqs []ecsfake.Request) {
 	t.Helper()
-	read := func(name string) string {
-		b, err := os.ReadFile("../../task-definitions/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
-	}
+	read := func(name string) string { return readRepoFile(t, "task-definitions/"+name) }
 	scanner := read("iam/cluster-scan-task-role.json") + read("iam/cluster-scan-organization.json")
 	member := read("member-role.cfn.yaml")
 	seen := map[string]bool{}
